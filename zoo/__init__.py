@@ -1,0 +1,60 @@
+"""zoo: a Keras 3 model zoo for teaching language models.
+
+    >>> from zoo import build_lstm, load_corpus, CharTokenizer
+    >>> corpus = load_corpus("shakespeare")
+    >>> tokenizer = CharTokenizer.fit(corpus.train)
+    >>> model = build_lstm(tokenizer.vocab_size)
+
+The public names below are imported on first use, so ``import zoo`` (and the
+``zoo`` command) start fast and TensorFlow is loaded once, only when needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+# TensorFlow's C++ INFO lines are noise for students; warnings and errors stay.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "build_simple_rnn": "zoo.models.rnn",
+    "build_lstm": "zoo.models.rnn",
+    "build_gru": "zoo.models.rnn",
+    "NGramLM": "zoo.models.ngram",
+    "ElmanCell": "zoo.layers.cells",
+    "CharTokenizer": "zoo.text",
+    "WordTokenizer": "zoo.text",
+    "Tokenizer": "zoo.text",
+    "Corpus": "zoo.data.corpora",
+    "load_corpus": "zoo.data.corpora",
+    "make_dataset": "zoo.data.pipeline",
+    "compile_model": "zoo.training",
+    "make_train_step": "zoo.training",
+    "train": "zoo.training",
+    "evaluate": "zoo.training",
+    "Perplexity": "zoo.training",
+    "generate": "zoo.generation",
+    "save": "zoo.saving",
+    "load": "zoo.saving",
+    "listings": "zoo.listings",
+    "ZooError": "zoo.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'zoo' has no attribute {name!r}")
+    module = importlib.import_module(_EXPORTS[name])
+    value = module if name == "listings" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

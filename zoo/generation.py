@@ -1,0 +1,289 @@
+"""One `generate()` for every zoo model: greedy, temperature, top-k, top-p.
+
+Recurrent models decode with their state: each new token costs one cell step,
+the prefix is never re-run, and no ``model.predict`` sits in the loop
+(PITFALLS #9). The step (cell update + sampling) is one XLA-compiled function,
+traced once per sampling setting and batch size (PITFALLS #12).
+
+Sampling works on logits, never on log(probabilities) (PITFALLS #10):
+temperature 0 means greedy, and removed tokens get the dtype's most negative
+finite value rather than -inf, so no row is ever all NaN (PITFALLS #8).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo.errors import ZooError, ZooWarning
+from zoo.text import BOS_ID, MASK_ID, PAD_ID
+
+# Ids a model should never emit: padding, begin-of-sequence and mask.
+NEVER_SAMPLED = (PAD_ID, BOS_ID, MASK_ID)
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How to pick the next token from logits.
+
+    Args:
+        temperature: 0 = greedy (argmax); 1 = the model's distribution; above
+            1 flatter, below 1 sharper.
+        top_k: keep only the k most likely tokens (None = all).
+        top_p: keep the smallest set of tokens whose probability reaches p
+            (nucleus sampling; None = all).
+    """
+
+    temperature: float = 1.0
+    top_k: int | None = None
+    top_p: float | None = None
+
+    def __post_init__(self):
+        if self.temperature < 0:
+            raise ZooError(f"temperature must be >= 0, got {self.temperature}")
+        if self.top_k is not None and self.top_k < 1:
+            raise ZooError(f"top_k must be >= 1, got {self.top_k}")
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            raise ZooError(f"top_p must be in (0, 1], got {self.top_p}")
+
+
+def filter_logits(logits, sampling: Sampling):
+    """Apply temperature, top-k and top-p to (B, V) logits.
+
+    Returns float32 logits where removed tokens hold the most negative finite
+    float32, so a softmax or categorical draw over them is never NaN.
+    """
+    logits = tf.cast(logits, tf.float32)  # (B, V)
+    neg = tf.float32.min
+    vocab = logits.shape[-1]
+    never = tf.reduce_any(
+        tf.range(vocab)[None, :] == tf.constant(NEVER_SAMPLED)[:, None], axis=0
+    )  # (V,)
+    logits = tf.where(never[None, :], neg, logits)
+    if sampling.temperature > 0:
+        logits = logits / sampling.temperature
+    if sampling.top_k is not None and sampling.top_k < vocab:
+        kth = tf.math.top_k(logits, k=sampling.top_k).values[:, -1:]  # (B, 1)
+        logits = tf.where(logits < kth, neg, logits)
+    if sampling.top_p is not None and sampling.top_p < 1:
+        sorted_logits = tf.sort(logits, direction="DESCENDING", axis=-1)  # (B, V)
+        probs = tf.nn.softmax(sorted_logits, axis=-1)
+        before = tf.cumsum(probs, axis=-1, exclusive=True)  # mass above each token
+        # The last kept token is the one whose predecessors' mass is < p.
+        n_keep = tf.reduce_sum(tf.cast(before < sampling.top_p, tf.int32), axis=-1)
+        cutoff = tf.gather(sorted_logits, n_keep - 1, batch_dims=1)[:, None]  # (B, 1)
+        logits = tf.where(logits < cutoff, neg, logits)
+    return logits
+
+
+def sample_logits(logits, sampling: Sampling, seed):
+    """Draw one id per row of (B, V) logits; `seed` is a (2,) int tensor."""
+    logits = filter_logits(logits, sampling)
+    if sampling.temperature == 0:
+        return tf.argmax(logits, axis=-1, output_type=tf.int32)  # (B,)
+    draw = tf.random.stateless_categorical(logits, 1, seed, dtype=tf.int32)  # (B, 1)
+    return draw[:, 0]
+
+
+class RecurrentStepper:
+    """Runs a zoo recurrent model one token at a time, carrying its state.
+
+    It calls the model's own layers (embedding, each recurrent layer's cell,
+    the output Dense), so it shares the trained weights; dropout is skipped as
+    at inference.
+
+    Args:
+        model: a token-input recurrent model (SimpleRNN/LSTM/GRU/`ElmanCell`).
+
+    Example:
+        >>> stepper = RecurrentStepper(model)
+        >>> states = stepper.initial_state(batch_size=1)
+        >>> logits, states = stepper.step(tf.constant([7]), states)  # (1, V)
+    """
+
+    def __init__(self, model: keras.Model):
+        self.layers = []
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.Bidirectional):
+                raise ZooError(
+                    f"layer {layer.name!r} is bidirectional: it reads the future, so "
+                    "the model cannot generate left to right (see listing 003-s5)."
+                )
+            if isinstance(layer, (keras.layers.Dropout, keras.layers.InputLayer)):
+                continue
+            if not isinstance(
+                layer, (keras.layers.Embedding, keras.layers.RNN, keras.layers.Dense)
+            ):
+                raise ZooError(
+                    f"cannot step layer {layer.name!r} ({type(layer).__name__}) one "
+                    "token at a time"
+                )
+            self.layers.append(layer)
+        if not self.layers or not isinstance(self.layers[0], keras.layers.Embedding):
+            raise ZooError(
+                f"model {model.name!r} does not start with an Embedding layer, so it "
+                "cannot decode token ids (inputs='embeddings' models cannot generate)"
+            )
+        self.cells = [lay.cell for lay in self.layers if isinstance(lay, keras.layers.RNN)]
+
+    def initial_state(self, batch_size: int):
+        """Zero states: a list (one entry per layer) of lists of (B, units)."""
+        return [
+            [tf.zeros((batch_size, s), tf.float32) for s in _state_sizes(cell)]
+            for cell in self.cells
+        ]
+
+    def step(self, tokens, states):
+        """(B,) ids and states -> (B, V) logits for the next token, new states."""
+        x = tokens
+        new_states, i = [], 0
+        for layer in self.layers:
+            if isinstance(layer, keras.layers.RNN):
+                x, s = layer.cell(x, states[i], training=False)  # (B, units)
+                new_states.append(list(s) if isinstance(s, (list, tuple)) else [s])
+                i += 1
+            else:
+                x = layer(x, training=False)  # (B, E) after Embedding; (B, V) logits
+        return x, new_states
+
+
+def _state_sizes(cell):
+    size = cell.state_size
+    return list(size) if isinstance(size, (list, tuple)) else [size]
+
+
+def _prompt_ids(tokenizer, prompt: str) -> np.ndarray:
+    if not isinstance(prompt, str) or not prompt:
+        raise ZooError("the prompt must be a non-empty string")
+    unknown = tokenizer.unknown_tokens(prompt)
+    if unknown:
+        warnings.warn(
+            f"the prompt has tokens outside the model's vocabulary: {unknown[:10]}; "
+            "they are read as <unk>",
+            ZooWarning,
+            stacklevel=3,
+        )
+    return tokenizer.encode(prompt)
+
+
+def generate(
+    model,
+    tokenizer,
+    prompt: str,
+    *,
+    max_new_tokens: int = 200,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int | None = None,
+) -> str:
+    """Continue `prompt` with `max_new_tokens` tokens sampled from `model`.
+
+    Args:
+        model: a zoo recurrent Keras model or an `NGramLM`.
+        tokenizer: the tokenizer the model was trained with.
+        prompt: text to continue. Tokens outside the vocabulary become <unk>
+            (with a `ZooWarning` naming them).
+        max_new_tokens: how many tokens to add.
+        temperature: 0 = greedy; see `Sampling`.
+        top_k: keep the k most likely tokens.
+        top_p: nucleus sampling threshold.
+        seed: the same seed gives the same text.
+
+    Returns:
+        The prompt followed by the generated text.
+
+    Example:
+        >>> generate(model, tokenizer, "ROMEO:", max_new_tokens=50, seed=0)
+    """
+    ids = _prompt_ids(tokenizer, prompt)
+    out = generate_ids(
+        model, ids[None, :], max_new_tokens=max_new_tokens, temperature=temperature,
+        top_k=top_k, top_p=top_p, seed=seed,
+    )
+    return prompt + tokenizer.decode(out[0, len(ids):])
+
+
+def generate_ids(
+    model,
+    prompt_ids,
+    *,
+    max_new_tokens: int = 200,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int | None = None,
+) -> np.ndarray:
+    """Like `generate`, on ids: (B, P) prompt ids -> (B, P + max_new_tokens)."""
+    sampling = Sampling(temperature, top_k, top_p)
+    prompt_ids = np.asarray(prompt_ids, dtype=np.int32)
+    if prompt_ids.ndim != 2 or prompt_ids.shape[1] == 0:
+        raise ZooError(f"prompt_ids must be (batch, length>0), got {prompt_ids.shape}")
+    if max_new_tokens < 0:
+        raise ZooError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
+    seed = np.random.SeedSequence().entropy % 2**31 if seed is None else seed
+    if hasattr(model, "next_token_logits"):  # an n-gram model: numpy, eager
+        return _generate_ngram(model, prompt_ids, max_new_tokens, sampling, seed)
+    return _generate_recurrent(model, prompt_ids, max_new_tokens, sampling, seed)
+
+
+def _generate_ngram(lm, prompt_ids, max_new_tokens, sampling, seed):
+    rows = []
+    for b, row in enumerate(prompt_ids):
+        seq = list(row)
+        for t in range(max_new_tokens):
+            logits = lm.next_token_logits(np.asarray(seq))[None, :]  # (1, V)
+            key = tf.constant([seed, b * max_new_tokens + t], tf.int32)
+            seq.append(int(sample_logits(logits, sampling, key)[0]))
+        rows.append(seq)
+    return np.asarray(rows, dtype=np.int32)
+
+
+def _decode_step_fn(model, sampling: Sampling):
+    """The compiled step for (model, sampling), cached on the model."""
+    cache = model.__dict__.setdefault("_zoo_decode_steps", {})
+    if sampling not in cache:
+        stepper = RecurrentStepper(model)
+
+        @tf.function(jit_compile=True, reduce_retracing=True)
+        def decode_step(tokens, states, key):
+            logits, states = stepper.step(tokens, states)  # (B, V)
+            return sample_logits(logits, sampling, key), states, logits
+
+        cache[sampling] = (stepper, decode_step)
+    return cache[sampling]
+
+
+def _generate_recurrent(model, prompt_ids, max_new_tokens, sampling, seed):
+    stepper, decode_step = _decode_step_fn(model, sampling)
+    batch, prompt_len = prompt_ids.shape
+    states = stepper.initial_state(batch)
+    out = [tf.constant(prompt_ids[:, t]) for t in range(prompt_len)]
+    # Read the prompt token by token (its samples are discarded), then feed
+    # back each sampled token. Every call has the same shapes: one trace.
+    for t in range(prompt_len + max_new_tokens - 1):
+        key = tf.constant([seed, t], tf.int32)
+        nxt, states, _ = decode_step(out[t], states, key)
+        if t + 1 >= prompt_len:
+            out.append(nxt)
+    return tf.stack(out[: prompt_len + max_new_tokens], axis=1).numpy()
+
+
+def step_logits(model, ids) -> np.ndarray:
+    """Logits for every position of (B, T) ids, computed one step at a time.
+
+    Equal to ``model(ids)`` for a per-step model (tested); it is what
+    `generate` computes, exposed for checking and teaching.
+    """
+    stepper = RecurrentStepper(model)
+    ids = np.asarray(ids, dtype=np.int32)
+    states = stepper.initial_state(ids.shape[0])
+    logits = []
+    for t in range(ids.shape[1]):
+        step_out, states = stepper.step(tf.constant(ids[:, t]), states)
+        logits.append(step_out)
+    return tf.stack(logits, axis=1).numpy()  # (B, T, V)

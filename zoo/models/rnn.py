@@ -1,0 +1,227 @@
+"""Recurrent language models: SimpleRNN, LSTM and GRU.
+
+Mirrors: document 000, 项目实践 4.1 使用RNN构建语言模型 and 4.2 使用LSTM构建语言模型
+(Sequential: Embedding -> stacked recurrent layers -> Dense), document 002
+(functional LSTM over pre-embedded input), document 003 section 5 (GRU) and
+document 004 section 4.1 (SimpleRNN).
+
+Every factory builds ``Embedding -> [Dropout] -> num_layers x recurrent ->
+[Dropout] -> Dense(vocab_size)`` and returns logits:
+
+    inputs  (B, T) int ids
+    output  (B, T, V) logits with output="sequence" (every step predicts its next
+            token), or (B, V) with output="last" (the window predicts the token
+            after it, as the texts' listings do).
+
+A language model must not see the future, so these factories refuse
+``bidirectional=True`` (document 003's "GPT-2" is a bidirectional GRU; see
+`zoo.listings`).
+"""
+
+from __future__ import annotations
+
+import keras
+
+from zoo.errors import ZooError
+from zoo.layers.cells import ElmanCell
+
+OUTPUTS = ("sequence", "last")
+_LAYERS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM,
+           "gru": keras.layers.GRU}
+
+
+def _build_recurrent(
+    kind: str,
+    vocab_size: int,
+    *,
+    embedding_dim: int,
+    units: int,
+    num_layers: int,
+    dropout: float,
+    output: str,
+    bidirectional: bool,
+    inputs: str,
+    from_equations: bool = False,
+    compile: bool,
+    name: str,
+    **compile_kwargs,
+) -> keras.Model:
+    if bidirectional:
+        raise ZooError(
+            f"build_{kind}(bidirectional=True) would let a causal language model see "
+            "the future: a backward layer reads the tokens it must predict. Document "
+            "003's 'GPT-2' listing does this (see zoo.listings.get('003-s5')); for a "
+            "bidirectional encoder use a seq2seq or masked-LM model instead."
+        )
+    if output not in OUTPUTS:
+        raise ZooError(f"output must be one of {OUTPUTS}, got {output!r}")
+    if inputs not in ("tokens", "embeddings"):
+        raise ZooError(f"inputs must be 'tokens' or 'embeddings', got {inputs!r}")
+    for arg, value in (("vocab_size", vocab_size), ("embedding_dim", embedding_dim),
+                       ("units", units), ("num_layers", num_layers)):
+        if not isinstance(value, int) or value < 1:
+            raise ZooError(f"{arg} must be a positive integer, got {value!r}")
+    if not 0.0 <= dropout < 1.0:
+        raise ZooError(f"dropout must be in [0, 1), got {dropout}")
+
+    layers = []
+    if inputs == "tokens":
+        layers += [
+            keras.Input(shape=(None,), dtype="int32", name="token_ids"),  # (B, T)
+            keras.layers.Embedding(vocab_size, embedding_dim, name="embedding"),
+        ]
+    else:  # document 002: the caller embeds; inputs are (B, T, E) vectors
+        layers.append(keras.Input(shape=(None, embedding_dim), name="embeddings"))
+    if dropout:
+        layers.append(keras.layers.Dropout(dropout, name="embedding_dropout"))
+    for i in range(num_layers):
+        keep_sequence = output == "sequence" or i < num_layers - 1
+        layer_name = f"{kind}_{i + 1}"
+        if from_equations:
+            layer = keras.layers.RNN(
+                ElmanCell(units, name=f"elman_cell_{i + 1}"),
+                return_sequences=keep_sequence,
+                name=layer_name,
+            )
+        else:
+            layer = _LAYERS[kind](units, return_sequences=keep_sequence, name=layer_name)
+        layers.append(layer)  # (B, T, units), or (B, units) for the last "last"
+    if dropout:
+        layers.append(keras.layers.Dropout(dropout, name="output_dropout"))
+    layers.append(keras.layers.Dense(vocab_size, name="logits"))  # V h_t + c
+    if inputs == "tokens":
+        model = keras.Sequential(layers, name=name)
+    else:
+        x = layers[0]
+        y = x
+        for layer in layers[1:]:
+            y = layer(y)
+        model = keras.Model(x, y, name=name)
+    if compile:
+        from zoo.training import compile_model
+
+        compile_model(model, **compile_kwargs)
+    return model
+
+
+_DOC = """Build a {title} language model (logits out).
+
+    Mirrors: {mirrors}
+    Defaults from: zoo's laptop-CPU size, shared with its benchmarks
+    (embedding 128, 256 units, one layer); the listings' own sizes are in
+    `zoo.listings`.
+
+    Args:
+        vocab_size: V, number of token ids (the tokenizer's ``vocab_size``).
+        embedding_dim: E, size of each token vector.
+        units: hidden-state size of each recurrent layer.
+        num_layers: recurrent layers stacked (the listings use 1 or 2).
+        dropout: dropout rate after the embedding and before the output.
+        output: "sequence" (B, T, V) or "last" (B, V).
+        bidirectional: always refused: a causal model must not see the future.
+        inputs: "tokens" (B, T) ids, or "embeddings" (B, T, E) vectors as in
+            document 002's functional listing (then no Embedding layer, and the
+            model is functional).{extra_args}
+        compile: compile with `zoo.training.compile_model` (logits loss,
+            perplexity, XLA); ``compile=False`` returns the bare graph.
+        name: the model's name.
+        **compile_kwargs: passed to `compile_model` (learning_rate, ...).
+
+    Returns:
+        A `keras.Sequential` model (functional for ``inputs="embeddings"``).
+
+    Example:
+        >>> model = {fn}(65)
+        >>> model(np.zeros((2, 10), "int32")).shape  # (B, T, V)
+        TensorShape([2, 10, 65])
+    """
+
+
+def build_simple_rnn(
+    vocab_size: int,
+    *,
+    embedding_dim: int = 128,
+    units: int = 256,
+    num_layers: int = 1,
+    dropout: float = 0.0,
+    output: str = "sequence",
+    bidirectional: bool = False,
+    inputs: str = "tokens",
+    from_equations: bool = False,
+    compile: bool = True,
+    name: str = "simple_rnn_lm",
+    **compile_kwargs,
+) -> keras.Model:
+    return _build_recurrent(
+        "simple_rnn", vocab_size, embedding_dim=embedding_dim, units=units,
+        num_layers=num_layers, dropout=dropout, output=output,
+        bidirectional=bidirectional, inputs=inputs, from_equations=from_equations,
+        compile=compile, name=name, **compile_kwargs,
+    )
+
+
+def build_lstm(
+    vocab_size: int,
+    *,
+    embedding_dim: int = 128,
+    units: int = 256,
+    num_layers: int = 1,
+    dropout: float = 0.0,
+    output: str = "sequence",
+    bidirectional: bool = False,
+    inputs: str = "tokens",
+    compile: bool = True,
+    name: str = "lstm_lm",
+    **compile_kwargs,
+) -> keras.Model:
+    return _build_recurrent(
+        "lstm", vocab_size, embedding_dim=embedding_dim, units=units,
+        num_layers=num_layers, dropout=dropout, output=output,
+        bidirectional=bidirectional, inputs=inputs, compile=compile, name=name,
+        **compile_kwargs,
+    )
+
+
+def build_gru(
+    vocab_size: int,
+    *,
+    embedding_dim: int = 128,
+    units: int = 256,
+    num_layers: int = 1,
+    dropout: float = 0.0,
+    output: str = "sequence",
+    bidirectional: bool = False,
+    inputs: str = "tokens",
+    compile: bool = True,
+    name: str = "gru_lm",
+    **compile_kwargs,
+) -> keras.Model:
+    return _build_recurrent(
+        "gru", vocab_size, embedding_dim=embedding_dim, units=units,
+        num_layers=num_layers, dropout=dropout, output=output,
+        bidirectional=bidirectional, inputs=inputs, compile=compile, name=name,
+        **compile_kwargs,
+    )
+
+
+build_simple_rnn.__doc__ = _DOC.format(
+    title="SimpleRNN (Elman)",
+    mirrors="document 000, 4.1 使用RNN构建语言模型; document 004, 4.1 RNN的Python代码示例.",
+    fn="build_simple_rnn",
+    extra_args="""
+        from_equations: run zoo's `ElmanCell` (document 002's equations,
+            h_t = f(W x_t + U h_{t-1} + b)) through `keras.layers.RNN` instead of
+            `keras.layers.SimpleRNN`; same maths, weights named W, U, b.""",
+)
+build_lstm.__doc__ = _DOC.format(
+    title="LSTM",
+    mirrors="document 000, 4.2 使用LSTM构建语言模型; document 002, 项目实践 (functional).",
+    fn="build_lstm",
+    extra_args="",
+)
+build_gru.__doc__ = _DOC.format(
+    title="GRU",
+    mirrors="document 003, 5. 项目实践 (its GRU, made causal: one direction only).",
+    fn="build_gru",
+    extra_args="",
+)
