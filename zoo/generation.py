@@ -20,10 +20,11 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.errors import ZooError, ZooWarning
-from zoo.text import BOS_ID, MASK_ID, PAD_ID
+from zoo.text import BOS_ID, MASK_ID, PAD_ID, UNK_ID
 
-# Ids a model should never emit: padding, begin-of-sequence and mask.
-NEVER_SAMPLED = (PAD_ID, BOS_ID, MASK_ID)
+# Ids a model should never emit: padding, unknown (it decodes to "<unk>", not
+# text), begin-of-sequence and mask.
+NEVER_SAMPLED = (PAD_ID, UNK_ID, BOS_ID, MASK_ID)
 
 
 @dataclass(frozen=True)

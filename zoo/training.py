@@ -273,6 +273,9 @@ def train(
     if run_dir is not None:
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
+        if not (run_dir / "backup").exists():
+            # A fresh run (no checkpoint to resume): start a fresh log too.
+            (run_dir / "history.csv").unlink(missing_ok=True)
         cbs += [
             keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
             keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),

@@ -90,7 +90,9 @@ def load_corpus(source: str | os.PathLike = "shakespeare") -> Corpus:
         ('shakespeare', True)
     """
     if isinstance(source, str) and source in NAMED_CORPORA:
-        return _load_shakespeare() if source == "shakespeare" else load_tiny_shakespeare()
+        return (
+            _load_shakespeare() if source == "shakespeare" else load_tiny_shakespeare()
+        )
     path = Path(source)
     if not path.exists():
         raise ZooError(
@@ -129,13 +131,17 @@ def load_text(
     Example:
         >>> import pathlib, tempfile
         >>> f = pathlib.Path(tempfile.mkdtemp()) / "poem.txt"
-        >>> _ = f.write_text("床前明月光\\n疑是地上霜\\n举头望明月\\n低头思故乡\\n", "utf-8")
+        >>> poem = "床前明月光\\n疑是地上霜\\n举头望明月\\n低头思故乡\\n"
+        >>> _ = f.write_text(poem, encoding="utf-8")
         >>> c = load_text(f, valid_fraction=0.25, test_fraction=0.25)
         >>> c.valid, c.test
         ('举头望明月\\n', '低头思故乡\\n')
     """
     path = Path(path)
-    for label, fraction in (("valid_fraction", valid_fraction), ("test_fraction", test_fraction)):
+    for label, fraction in (
+        ("valid_fraction", valid_fraction),
+        ("test_fraction", test_fraction),
+    ):
         if not 0 < fraction < 1:
             raise ZooError(f"{label} must lie strictly between 0 and 1, got {fraction}")
     if valid_fraction + test_fraction >= 1:
@@ -164,7 +170,9 @@ def load_text(
     if not texts:
         raise ZooError(f"{path}: every .txt file in the folder is empty")
     if len(texts) < 3:
-        return _split_lines(path, "".join(t for _, t in texts), valid_fraction, test_fraction)
+        return _split_lines(
+            path, "".join(t for _, t in texts), valid_fraction, test_fraction
+        )
     n_valid, n_test = _counts(len(texts), valid_fraction, test_fraction)
     n_train = len(texts) - n_valid - n_test
     if n_train < 1:
@@ -212,7 +220,9 @@ def load_ptb(folder: str | os.PathLike) -> Corpus:
         path = folder / name
         if not path.is_file():
             alternatives = " or ".join(layout[len(texts)] for layout in PTB_LAYOUTS)
-            raise ZooError(f"{path}: missing; a Penn Treebank folder needs {alternatives}")
+            raise ZooError(
+                f"{path}: missing; a Penn Treebank folder needs {alternatives}"
+            )
         lines = (line.split() for line in _read_text(path).split("\n"))
         text = "".join(" " + " ".join(words) + "\n" for words in lines if words)
         if not text:
@@ -285,7 +295,9 @@ def _read_verified(folder, name: str) -> bytes:
     try:
         sums = (folder / "SHA256SUMS").read_text(encoding="ascii")
     except (FileNotFoundError, UnicodeDecodeError) as err:
-        raise ZooError(f"{folder / 'SHA256SUMS'}: missing or unreadable; {fix}") from err
+        raise ZooError(
+            f"{folder / 'SHA256SUMS'}: missing or unreadable; {fix}"
+        ) from err
     expected = {}  # file name -> sha256, from "HASH  NAME" lines
     for line in sums.splitlines():
         if line.strip():
@@ -331,7 +343,8 @@ def _shakespeare_plays() -> dict[str, list[dict]]:
         for entry in info["splits"][split]:
             end = start + entry["characters"]
             plays[split].append(
-                {k: entry[k] for k in ("id", "title", "genre")} | {"text": text[start:end]}
+                {k: entry[k] for k in ("id", "title", "genre")}
+                | {"text": text[start:end]}
             )
             start = end + 1  # the blank line between two plays
         if start != len(text) + 1:

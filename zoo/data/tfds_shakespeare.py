@@ -75,7 +75,10 @@ class ZooShakespeare(tfds.core.GeneratorBasedBuilder):
     def _generate_examples(self, plays: list[dict]):
         for index, play in enumerate(plays):
             # A zero-padded key keeps the plays in order.
-            yield f"{index:03d}_{play['id']}", {
-                "title": play["title"],
-                "text": play["text"],
-            }
+            yield (
+                f"{index:03d}_{play['id']}",
+                {
+                    "title": play["title"],
+                    "text": play["text"],
+                },
+            )

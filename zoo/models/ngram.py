@@ -172,21 +172,20 @@ class NGramLM:
         if vocab_size < 2:
             raise ZooError(f"vocab_size must be >= 2, got {vocab_size}")
         vocab_size = int(vocab_size)
-        stream, depth, targets = self._pad(_as_sequences(ids, vocab_size, "fit"))
+        stream, depth, targets = self._pad(*_flatten(ids, vocab_size, "fit"))
         if not targets.any():
             raise ZooError("fit() needs at least one token that is not PAD or BOS")
         if (stream.size + 1) * vocab_size >= 2**62:
             raise ZooError("too many tokens for int64 n-gram keys; fit on less text")
 
-        keys, counts, suffix = (
-            [np.zeros(1, np.int64)],
-            [np.array([targets.sum()])],
-            [None],
-        )
-        prev = np.zeros(stream.size, np.int64)  # rank of the (m-1)-gram ending at t
+        # Order 0 is the empty context: one "gram", rank 0, before every token.
+        keys = [np.zeros(1, np.int64)]  # keys[m]: (G_m,) sorted m-gram keys
+        counts = [np.array([targets.sum()])]  # counts[m]: (G_m,)
+        suffix = [None]  # suffix[m]: (G_m,) rank of the (m-1)-gram w/o 1st token
+        prev = np.zeros(stream.size, np.int64)  # (T,) rank of (m-1)-gram ending at t
         for m in range(1, self.order + 1):
             valid = depth >= m - 1  # the m-gram ending at t lies inside its sequence
-            context = np.zeros_like(prev)
+            context = np.zeros_like(prev)  # (T,) rank of the m-gram's first m-1 ids
             context[1:] = prev[:-1]
             uniq, inverse = np.unique(
                 context[valid] * vocab_size + stream[valid], return_inverse=True
@@ -204,23 +203,18 @@ class NGramLM:
         self._build()
         return self
 
-    def _pad(self, sequences):
-        """Concatenate sequences, each after ``order - 1`` BOS.
+    def _pad(self, tokens, lengths):
+        """Put ``order - 1`` BOS before each sequence of the flat `tokens`.
 
         Returns the stream (T,), each position's depth in its padded sequence
         (T,), and the mask of positions that are scored (T,).
         """
-        lengths = np.array([s.size for s in sequences], np.int64)
         padded = lengths + self.order - 1
         starts = np.cumsum(padded) - padded
         total = int(padded.sum())
         stream = np.full(total, BOS_ID, np.int64)
         depth = np.arange(total, dtype=np.int64) - np.repeat(starts, padded)
-        if lengths.sum():
-            real_starts = np.repeat(
-                starts + self.order - 1 - (np.cumsum(lengths) - lengths), lengths
-            )
-            stream[real_starts + np.arange(lengths.sum())] = np.concatenate(sequences)
+        stream[depth >= self.order - 1] = tokens
         targets = (depth >= self.order - 1) & (stream != BOS_ID)
         return stream, depth, targets
 
@@ -236,7 +230,6 @@ class NGramLM:
         predictable[[i for i in NEVER_PREDICTED if i < V]] = False
         num_predictable = int(predictable.sum())
         self._base = predictable / num_predictable  # (V,) uniform over real ids
-        self._predictable = predictable
         self._alpha, self._gamma = [None], [None]
         for m in range(1, n + 1):
             if self.smoothing == "add_k" and m < n:
@@ -316,7 +309,7 @@ class NGramLM:
         """
         self._check_fitted()
         V, n = self.vocab_size, self.order
-        context = _as_sequences(context, V, "next_token_probs", allow_list=False)[0]
+        context = _flatten(context, V, "next_token_probs", allow_list=False)[0]
         history = np.full(n - 1, BOS_ID, np.int64)
         if n > 1 and context.size:
             tail = context[-(n - 1) :]
@@ -365,11 +358,15 @@ class NGramLM:
             (sum of natural-log probabilities, number of tokens scored). The sum
             is -inf if any token has probability 0 (possible with "mle", or
             with Kneser-Ney and ``uniform_floor=False``).
+
+        Example:
+            >>> lm = NGramLM(order=2, smoothing="mle").fit([5, 6, 5, 7], vocab_size=8)
+            >>> total, count = lm.log_prob([5, 6])  # P(5 | BOS) = 1, P(6 | 5) = 1/2
+            >>> round(float(np.exp(total)), 3), count
+            (0.5, 2)
         """
         self._check_fitted()
-        stream, depth, targets = self._pad(
-            _as_sequences(ids, self.vocab_size, "log_prob")
-        )
+        stream, depth, targets = self._pad(*_flatten(ids, self.vocab_size, "log_prob"))
         if not targets.any():
             return 0.0, 0
         ranks = self._ranks(stream, depth)
@@ -406,13 +403,23 @@ class NGramLM:
         return float(np.exp(-total / count))
 
     def count(self, ngram) -> int:
-        """How often `ngram` (1-D ids, length 1..order) ends a token in training.
+        """How often `ngram` occurs in the training ids (the raw count).
 
-        The counts include the BOS padding in the history, so ``count([BOS_ID,
-        w])`` is how often w starts a sequence.
+        Args:
+            ngram: 1-D ids, 1 to `order` of them. The history includes the BOS
+                padding, so ``count([BOS_ID, w])`` is how often w starts a
+                sequence.
+
+        Returns:
+            The number of times the n-gram occurs ending at a real token.
+
+        Example:
+            >>> lm = NGramLM(order=2).fit([[5, 6], [5, 7]], vocab_size=8)
+            >>> lm.count([5]), lm.count([BOS_ID, 5]), lm.count([6, 5])
+            (2, 2, 0)
         """
         self._check_fitted()
-        ngram = _as_sequences(ngram, self.vocab_size, "count", allow_list=False)[0]
+        ngram = _flatten(ngram, self.vocab_size, "count", allow_list=False)[0]
         if not 1 <= ngram.size <= self.order:
             raise ZooError(f"count() takes 1 to {self.order} ids, got {ngram.size}")
         rank = 0
@@ -523,33 +530,38 @@ class NGramLM:
         return f"NGramLM(order={self.order}, smoothing={self.smoothing!r}{fitted})"
 
 
-def _as_sequences(ids, vocab_size: int, caller: str, *, allow_list: bool = True):
-    """Validate ids and return a list of 1-D int64 arrays with PAD removed."""
+def _flatten(ids, vocab_size: int, caller: str, *, allow_list: bool = True):
+    """Validate ids; return (all tokens, PAD removed, as one int64 array, and
+    the length of each sequence). One pass of numpy, however many sentences."""
     nested = (isinstance(ids, np.ndarray) and ids.ndim == 2) or (
         isinstance(ids, (list, tuple)) and len(ids) > 0 and not np.isscalar(ids[0])
     )
-    rows = list(ids) if nested and allow_list else [ids]
-    sequences = []
+    rows = (
+        [np.asarray(row) for row in ids] if nested and allow_list else [np.asarray(ids)]
+    )
     for row in rows:
-        row = np.asarray(row)
         if row.ndim != 1:
             raise ZooError(
                 f"{caller}() takes a 1-D array of ids (or, except for contexts, a list "
                 f"of them); got shape {row.shape}"
             )
-        if row.size and not np.issubdtype(row.dtype, np.integer):
+        if row.size and row.dtype.kind not in "iu":
             raise ZooError(f"{caller}() takes integer token ids, got dtype {row.dtype}")
-        row = row.astype(np.int64)
-        if row.size and (row.min() < 0 or row.max() >= vocab_size):
-            raise ZooError(
-                f"{caller}(): token ids must lie in [0, {vocab_size}) (the vocab_size "
-                f"the model was fitted with); got min {row.min()}, max {row.max()}"
-            )
-        row = row[row != PAD_ID]
-        if caller != "next_token_probs" and np.any(row == MASK_ID):
-            raise ZooError(
-                f"{caller}(): MASK_ID ({MASK_ID}) found; an n-gram model counts plain "
-                "text, not masked-LM inputs"
-            )
-        sequences.append(row)
-    return sequences
+    lengths = np.array([row.size for row in rows], np.int64)
+    tokens = np.concatenate(rows).astype(np.int64)
+    if tokens.size and (tokens.min() < 0 or tokens.max() >= vocab_size):
+        raise ZooError(
+            f"{caller}(): token ids must lie in [0, {vocab_size}) (the vocab_size "
+            f"the model was fitted with); got min {tokens.min()}, max {tokens.max()}"
+        )
+    if caller != "next_token_probs" and np.any(tokens == MASK_ID):
+        raise ZooError(
+            f"{caller}(): MASK_ID ({MASK_ID}) found; an n-gram model counts plain "
+            "text, not masked-LM inputs"
+        )
+    keep = tokens != PAD_ID
+    if not keep.all():
+        row_of = np.repeat(np.arange(lengths.size), lengths)
+        lengths = np.bincount(row_of[keep], minlength=lengths.size)
+        tokens = tokens[keep]
+    return tokens, lengths
