@@ -21,8 +21,11 @@ from pathlib import Path
 # Model name -> (factory, extra factory kwargs, what it mirrors).
 MODELS = {
     "simple_rnn": ("build_simple_rnn", {}, "document 000 4.1, document 004 4.1"),
-    "elman_rnn": ("build_simple_rnn", {"from_equations": True},
-                  "document 002's equations (ElmanCell)"),
+    "elman_rnn": (
+        "build_simple_rnn",
+        {"from_equations": True},
+        "document 002's equations (ElmanCell)",
+    ),
     "lstm": ("build_lstm", {}, "document 000 4.2, document 002"),
     "gru": ("build_gru", {}, "document 003 section 5 (made causal)"),
     "ngram": ("NGramLM", {}, "document 000 4.1 概率语言模型"),
@@ -38,19 +41,37 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="list the models and the listings they reproduce")
 
     train = sub.add_parser("train", help="train a model and save it")
-    train.add_argument("model", choices=sorted(MODELS), metavar="MODEL",
-                       help=f"one of: {', '.join(sorted(MODELS))}")
-    train.add_argument("--data", default="shakespeare",
-                       help="'shakespeare' (bundled), a UTF-8 text file or folder, "
-                       "or a Penn Treebank folder (default: shakespeare)")
-    train.add_argument("--level", choices=["char", "word"], default=None,
-                       help="tokens: characters or words (default: char; word for "
-                       "ngram)")
-    train.add_argument("--min-freq", type=int, default=None,
-                       help="rarer tokens become <unk> (default: 1 char, 2 word)")
+    train.add_argument(
+        "model",
+        choices=sorted(MODELS),
+        metavar="MODEL",
+        help=f"one of: {', '.join(sorted(MODELS))}",
+    )
+    train.add_argument(
+        "--data",
+        default="shakespeare",
+        help="'shakespeare' (bundled), a UTF-8 text file or folder, "
+        "or a Penn Treebank folder (default: shakespeare)",
+    )
+    train.add_argument(
+        "--level",
+        choices=["char", "word"],
+        default=None,
+        help="tokens: characters or words (default: char; word for ngram)",
+    )
+    train.add_argument(
+        "--min-freq",
+        type=int,
+        default=None,
+        help="rarer tokens become <unk> (default: 1 char, 2 word)",
+    )
     train.add_argument("--epochs", type=_positive, default=4)
-    train.add_argument("--steps-per-epoch", type=_positive, default=300,
-                       help="batches per epoch (default 300)")
+    train.add_argument(
+        "--steps-per-epoch",
+        type=_positive,
+        default=300,
+        help="batches per epoch (default 300)",
+    )
     train.add_argument("--seq-len", type=_positive, default=64)
     train.add_argument("--batch-size", type=_positive, default=32)
     train.add_argument("--embedding-dim", type=_positive, default=128)
@@ -59,11 +80,18 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--dropout", type=float, default=0.0)
     train.add_argument("--learning-rate", type=float, default=2e-3)
     train.add_argument("--order", type=_positive, default=4, help="ngram order")
-    train.add_argument("--smoothing", default="kneser_ney",
-                       choices=["kneser_ney", "add_k", "mle"], help="ngram smoothing")
-    train.add_argument("--out", default=None,
-                       help="run folder (default: runs/MODEL); rerunning with the "
-                       "same folder resumes from the last finished epoch")
+    train.add_argument(
+        "--smoothing",
+        default="kneser_ney",
+        choices=["kneser_ney", "add_k", "mle"],
+        help="ngram smoothing",
+    )
+    train.add_argument(
+        "--out",
+        default=None,
+        help="run folder (default: runs/MODEL); rerunning with the "
+        "same folder resumes from the last finished epoch",
+    )
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--prompt", default=None, help="prompt for the final sample")
 
@@ -88,7 +116,9 @@ def _positive(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer, got {text!r}"
+        ) from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
     return value
@@ -141,9 +171,13 @@ def _train_ngram(args, tokenizer, ids, out, prompt):
     fit_s = time.perf_counter() - start
     ppl = lm.perplexity(ids["valid"])
     print(f"fit in {fit_s:.1f} s; validation perplexity {ppl:.2f}")
-    path = save(out / "model.ngram.zip", lm, tokenizer,
-                generation={"max_new_tokens": 60, "temperature": 1.0},
-                info={"data": args.data, "val_perplexity": ppl})
+    path = save(
+        out / "model.ngram.zip",
+        lm,
+        tokenizer,
+        generation={"max_new_tokens": 60, "temperature": 1.0},
+        info={"data": args.data, "val_perplexity": ppl},
+    )
     print(f"saved {path}")
     print("sample:", generate(lm, tokenizer, prompt, max_new_tokens=40, seed=args.seed))
 
@@ -158,31 +192,61 @@ def _train_neural(args, tokenizer, ids, out, prompt, level):
     factory_name, extra, _ = MODELS[args.model]
     keras.utils.set_random_seed(args.seed)
     model = getattr(zoo, factory_name)(
-        tokenizer.vocab_size, embedding_dim=args.embedding_dim, units=args.units,
-        num_layers=args.num_layers, dropout=args.dropout, compile=False, **extra,
+        tokenizer.vocab_size,
+        embedding_dim=args.embedding_dim,
+        units=args.units,
+        num_layers=args.num_layers,
+        dropout=args.dropout,
+        compile=False,
+        **extra,
     )
     compile_model(model, learning_rate=args.learning_rate)
     batches = {"seq_len": args.seq_len, "batch_size": args.batch_size}
     train_ds = make_dataset(ids["train"], seed=args.seed, **batches)
     valid_ds = make_dataset(ids["valid"], training=False, **batches)
-    print(f"model: {model.name}, {model.count_params():,} parameters; "
-          f"run folder {out} (rerun to resume)")
+    print(
+        f"model: {model.name}, {model.count_params():,} parameters; "
+        f"run folder {out} (rerun to resume)"
+    )
     start = time.perf_counter()
-    history = train(model, train_ds, valid_ds=valid_ds, epochs=args.epochs,
-                    steps_per_epoch=args.steps_per_epoch, run_dir=out)
+    history = train(
+        model,
+        train_ds,
+        valid_ds=valid_ds,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch,
+        run_dir=out,
+    )
     seconds = time.perf_counter() - start
     ppl = history["val_perplexity"][-1]
     plot_history(history, out / "loss.png")
-    generation = {"max_new_tokens": 200 if level == "char" else 60,
-                  "temperature": 0.8, "top_k": None, "top_p": None}
-    path = zoo.save(out / "model.keras", model, tokenizer, generation=generation,
-                    info={"data": args.data, "level": level, "epochs": args.epochs,
-                          "seq_len": args.seq_len,
-                          "val_perplexity": ppl, "train_seconds": seconds})
-    print(f"validation perplexity {ppl:.3f} after {args.epochs} epochs "
-          f"({seconds:.0f} s); saved {path} and {out / 'loss.png'}")
-    sample = zoo.generate(model, tokenizer, prompt, max_new_tokens=200,
-                          temperature=0.8, seed=args.seed)
+    generation = {
+        "max_new_tokens": 200 if level == "char" else 60,
+        "temperature": 0.8,
+        "top_k": None,
+        "top_p": None,
+    }
+    path = zoo.save(
+        out / "model.keras",
+        model,
+        tokenizer,
+        generation=generation,
+        info={
+            "data": args.data,
+            "level": level,
+            "epochs": args.epochs,
+            "seq_len": args.seq_len,
+            "val_perplexity": ppl,
+            "train_seconds": seconds,
+        },
+    )
+    print(
+        f"validation perplexity {ppl:.3f} after {args.epochs} epochs "
+        f"({seconds:.0f} s); saved {path} and {out / 'loss.png'}"
+    )
+    sample = zoo.generate(
+        model, tokenizer, prompt, max_new_tokens=200, temperature=0.8, seed=args.seed
+    )
     print(f"sample:\n{sample}")
 
 
@@ -211,11 +275,14 @@ def cmd_evaluate(args) -> None:
         from zoo.training import evaluate
 
         seq_len = int(bundle.info.get("seq_len", 64))
-        ds = make_dataset(ids, seq_len=seq_len, batch_size=args.batch_size,
-                          training=False)
+        ds = make_dataset(
+            ids, seq_len=seq_len, batch_size=args.batch_size, training=False
+        )
         result = evaluate(bundle.model, ds)
-    print(f"{args.split} perplexity {result['perplexity']:.3f} over "
-          f"{result['tokens']:,} tokens ({args.data})")
+    print(
+        f"{args.split} perplexity {result['perplexity']:.3f} over "
+        f"{result['tokens']:,} tokens ({args.data})"
+    )
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
@@ -229,8 +296,12 @@ def main(argv=None) -> int:
 
     warnings.showwarning = _show_warning
     warnings.simplefilter("always", ZooWarning)
-    commands = {"list": cmd_list, "train": cmd_train, "generate": cmd_generate,
-                "evaluate": cmd_evaluate}
+    commands = {
+        "list": cmd_list,
+        "train": cmd_train,
+        "generate": cmd_generate,
+        "evaluate": cmd_evaluate,
+    }
     try:
         commands[args.command](args)
     except ZooError as err:

@@ -5,6 +5,14 @@ the prefix is never re-run, and no ``model.predict`` sits in the loop
 (PITFALLS #9). The step (cell update + sampling) is one XLA-compiled function,
 traced once per sampling setting and batch size (PITFALLS #12).
 
+Every neural model decodes through a *stepper* (see `Stepper`): an object
+that holds the model's decoding state (an RNN's hidden states, a Transformer's
+key/value cache, an encoder's outputs) and advances it one token at a time.
+`stepper_for` finds the stepper of a model; model families that are not
+recurrent provide ``make_stepper(model)`` in their module (listed in
+`STEPPER_MODULES`). Sampling, beam search, prompt cropping and seeding are
+written once, here, for all of them.
+
 Sampling works on logits, never on log(probabilities) (PITFALLS #10):
 temperature 0 means greedy, and removed tokens get the dtype's most negative
 finite value rather than -inf, so no row is ever all NaN (PITFALLS #8).
@@ -12,6 +20,7 @@ finite value rather than -inf, so no row is ever all NaN (PITFALLS #8).
 
 from __future__ import annotations
 
+import importlib
 import warnings
 from dataclasses import dataclass
 
@@ -129,17 +138,24 @@ class RecurrentStepper:
                 f"model {model.name!r} does not start with an Embedding layer, so it "
                 "cannot decode token ids (inputs='embeddings' models cannot generate)"
             )
-        self.cells = [lay.cell for lay in self.layers if isinstance(lay, keras.layers.RNN)]
+        self.cells = [
+            lay.cell for lay in self.layers if isinstance(lay, keras.layers.RNN)
+        ]
 
-    def initial_state(self, batch_size: int):
+    def initial_state(self, batch_size: int, **context):
         """Zero states: a list (one entry per layer) of lists of (B, units)."""
         return [
             [tf.zeros((batch_size, s), tf.float32) for s in _state_sizes(cell)]
             for cell in self.cells
         ]
 
-    def step(self, tokens, states):
-        """(B,) ids and states -> (B, V) logits for the next token, new states."""
+    max_length = None  # a recurrent model has no context limit
+
+    def step(self, tokens, states, position=None):
+        """(B,) ids and states -> (B, V) logits for the next token, new states.
+
+        `position` (the index of `tokens` in the sequence) is unused: the
+        state carries everything. It is part of the `Stepper` protocol."""
         x = tokens
         new_states, i = [], 0
         for layer in self.layers:
@@ -155,6 +171,44 @@ class RecurrentStepper:
 def _state_sizes(cell):
     size = cell.state_size
     return list(size) if isinstance(size, (list, tuple)) else [size]
+
+
+class Stepper:
+    """The protocol every decoding stepper follows (documentation only).
+
+    Attributes:
+        max_length: the longest sequence (prompt + new tokens) the model can
+            read, or None if unlimited (recurrent models).
+
+    Methods:
+        initial_state(batch_size, **context) -> state: a nested structure of
+            tensors whose first axis is the batch (beam search reorders it with
+            `tf.gather`). `context` carries extra inputs, e.g. an
+            encoder-decoder model's ``source_ids`` (B, S).
+        step(tokens, state, position) -> (logits, state): `tokens` (B,) int32
+            at index `position` (a scalar int32 tensor) -> logits (B, V) for
+            the token after them. Must be XLA-compilable with static shapes.
+    """
+
+
+# Modules whose ``make_stepper(model)`` returns a stepper, or None if the model
+# is not theirs. Recurrent models are the fallback.
+STEPPER_MODULES = ("zoo.models.gpt", "zoo.models.transformer", "zoo.models.seq2seq")
+
+
+def stepper_for(model):
+    """The stepper that decodes `model` one token at a time."""
+    for name in STEPPER_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name != name:
+                raise
+            continue
+        stepper = module.make_stepper(model)
+        if stepper is not None:
+            return stepper
+    return RecurrentStepper(model)
 
 
 def _prompt_ids(tokenizer, prompt: str) -> np.ndarray:
@@ -180,20 +234,26 @@ def generate(
     temperature: float = 1.0,
     top_k: int | None = None,
     top_p: float | None = None,
+    beam_width: int | None = None,
     seed: int | None = None,
+    **context,
 ) -> str:
-    """Continue `prompt` with `max_new_tokens` tokens sampled from `model`.
+    """Continue `prompt` with `max_new_tokens` tokens from `model`.
 
     Args:
-        model: a zoo recurrent Keras model or an `NGramLM`.
+        model: a zoo Keras language model or an `NGramLM`.
         tokenizer: the tokenizer the model was trained with.
         prompt: text to continue. Tokens outside the vocabulary become <unk>
-            (with a `ZooWarning` naming them).
+            (with a `ZooWarning` naming them). A prompt longer than the model's
+            context is cropped to its end, with a warning.
         max_new_tokens: how many tokens to add.
         temperature: 0 = greedy; see `Sampling`.
         top_k: keep the k most likely tokens.
         top_p: nucleus sampling threshold.
+        beam_width: if set, beam search with this many beams (deterministic;
+            temperature, top_k and top_p are then ignored).
         seed: the same seed gives the same text.
+        **context: extra inputs for the stepper (e.g. ``source_ids``).
 
     Returns:
         The prompt followed by the generated text.
@@ -203,10 +263,17 @@ def generate(
     """
     ids = _prompt_ids(tokenizer, prompt)
     out = generate_ids(
-        model, ids[None, :], max_new_tokens=max_new_tokens, temperature=temperature,
-        top_k=top_k, top_p=top_p, seed=seed,
+        model,
+        ids[None, :],
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        beam_width=beam_width,
+        seed=seed,
+        **context,
     )
-    return prompt + tokenizer.decode(out[0, len(ids):])
+    return prompt + tokenizer.decode(out[0, len(ids) :])
 
 
 def generate_ids(
@@ -217,19 +284,70 @@ def generate_ids(
     temperature: float = 1.0,
     top_k: int | None = None,
     top_p: float | None = None,
+    beam_width: int | None = None,
+    eos_id: int | None = None,
     seed: int | None = None,
+    **context,
 ) -> np.ndarray:
-    """Like `generate`, on ids: (B, P) prompt ids -> (B, P + max_new_tokens)."""
+    """Like `generate`, on ids: (B, P) prompt ids -> (B, P' + max_new_tokens).
+
+    P' is P, or less if the prompt was cropped to fit the model's context.
+    With `eos_id`, tokens after a row's first `eos_id` are set to `PAD_ID`.
+    """
     sampling = Sampling(temperature, top_k, top_p)
     prompt_ids = np.asarray(prompt_ids, dtype=np.int32)
     if prompt_ids.ndim != 2 or prompt_ids.shape[1] == 0:
         raise ZooError(f"prompt_ids must be (batch, length>0), got {prompt_ids.shape}")
     if max_new_tokens < 0:
         raise ZooError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
+    if beam_width is not None and beam_width < 1:
+        raise ZooError(f"beam_width must be >= 1, got {beam_width}")
     seed = np.random.SeedSequence().entropy % 2**31 if seed is None else seed
     if hasattr(model, "next_token_logits"):  # an n-gram model: numpy, eager
-        return _generate_ngram(model, prompt_ids, max_new_tokens, sampling, seed)
-    return _generate_recurrent(model, prompt_ids, max_new_tokens, sampling, seed)
+        if beam_width is not None:
+            raise ZooError("beam search is for neural models; n-grams sample")
+        out = _generate_ngram(model, prompt_ids, max_new_tokens, sampling, seed)
+    else:
+        stepper, decode_step = _decode_step_fn(model, sampling)
+        prompt_ids = _fit_context(prompt_ids, max_new_tokens, stepper.max_length)
+        state = stepper.initial_state(prompt_ids.shape[0], **context)
+        if beam_width is None:
+            out = _sample_loop(decode_step, state, prompt_ids, max_new_tokens, seed)
+        else:
+            out = _beam_search(
+                stepper,
+                decode_step,
+                state,
+                prompt_ids,
+                max_new_tokens,
+                beam_width,
+                eos_id,
+            )
+    if eos_id is not None:
+        generated = out[:, prompt_ids.shape[1] :]
+        after_eos = np.cumsum(generated == eos_id, axis=1) - (generated == eos_id) > 0
+        generated[after_eos] = PAD_ID
+    return out
+
+
+def _fit_context(prompt_ids, max_new_tokens, max_length):
+    """Crop the prompt's start so prompt + new tokens fit (PITFALLS #11)."""
+    if max_length is None or prompt_ids.shape[1] + max_new_tokens <= max_length:
+        return prompt_ids
+    if max_new_tokens >= max_length:
+        raise ZooError(
+            f"max_new_tokens={max_new_tokens} does not fit the model's context of "
+            f"{max_length} tokens (the prompt needs at least one); ask for fewer"
+        )
+    keep = max_length - max_new_tokens
+    warnings.warn(
+        f"the prompt has {prompt_ids.shape[1]} tokens, but with {max_new_tokens} "
+        f"new ones only {keep} fit the model's context of {max_length}: keeping "
+        f"the last {keep}",
+        ZooWarning,
+        stacklevel=4,
+    )
+    return prompt_ids[:, -keep:]
 
 
 def _generate_ngram(lm, prompt_ids, max_new_tokens, sampling, seed):
@@ -245,46 +363,106 @@ def _generate_ngram(lm, prompt_ids, max_new_tokens, sampling, seed):
 
 
 def _decode_step_fn(model, sampling: Sampling):
-    """The compiled step for (model, sampling), cached on the model."""
+    """The compiled step for (model, sampling), cached on the model, so
+    repeated `generate` calls trace and compile it once (PITFALLS #12)."""
     cache = model.__dict__.setdefault("_zoo_decode_steps", {})
     if sampling not in cache:
-        stepper = RecurrentStepper(model)
+        stepper = stepper_for(model)
 
         @tf.function(jit_compile=True, reduce_retracing=True)
-        def decode_step(tokens, states, key):
-            logits, states = stepper.step(tokens, states)  # (B, V)
-            return sample_logits(logits, sampling, key), states, logits
+        def decode_step(tokens, state, position, key):
+            logits, state = stepper.step(tokens, state, position)  # (B, V)
+            return sample_logits(logits, sampling, key), state, logits
 
         cache[sampling] = (stepper, decode_step)
     return cache[sampling]
 
 
-def _generate_recurrent(model, prompt_ids, max_new_tokens, sampling, seed):
-    stepper, decode_step = _decode_step_fn(model, sampling)
-    batch, prompt_len = prompt_ids.shape
-    states = stepper.initial_state(batch)
+def _sample_loop(decode_step, state, prompt_ids, max_new_tokens, seed):
+    prompt_len = prompt_ids.shape[1]
     out = [tf.constant(prompt_ids[:, t]) for t in range(prompt_len)]
     # Read the prompt token by token (its samples are discarded), then feed
     # back each sampled token. Every call has the same shapes: one trace.
     for t in range(prompt_len + max_new_tokens - 1):
         key = tf.constant([seed, t], tf.int32)
-        nxt, states, _ = decode_step(out[t], states, key)
+        nxt, state, _ = decode_step(out[t], state, tf.constant(t, tf.int32), key)
         if t + 1 >= prompt_len:
             out.append(nxt)
     return tf.stack(out[: prompt_len + max_new_tokens], axis=1).numpy()
 
 
-def step_logits(model, ids) -> np.ndarray:
+def _beam_search(
+    stepper,
+    decode_step,
+    state,
+    prompt_ids,
+    max_new_tokens,
+    width,
+    eos_id,
+    length_penalty: float = 1.0,
+):
+    """Beam search over the stepper, one prompt row at a time.
+
+    Keeps the `width` best partial sequences by summed log-probability; a beam
+    that emitted `eos_id` is finished and stops growing. Finished and
+    unfinished beams are compared by score / length**length_penalty.
+    """
+    rows = []
+    key = tf.zeros(2, tf.int32)  # unused: beam search does not sample
+    for b in range(prompt_ids.shape[0]):
+        row_state = tf.nest.map_structure(
+            lambda s, b=b: tf.repeat(s[b : b + 1], width, axis=0), state
+        )
+        prompt = prompt_ids[b]
+        for t in range(len(prompt) - 1):  # read the prompt, all beams alike
+            tokens = tf.fill((width,), int(prompt[t]))
+            _, row_state, _ = decode_step(tokens, row_state, tf.constant(t), key)
+        seqs = np.repeat(prompt[None, :], width, axis=0)  # (K, P)
+        scores = np.full(width, -np.inf)
+        scores[0] = 0.0  # one live beam at first, so beams do not repeat
+        finished = np.zeros(width, bool)
+        for t in range(len(prompt) - 1, len(prompt) - 1 + max_new_tokens):
+            _, row_state, logits = decode_step(
+                tf.constant(seqs[:, -1]), row_state, tf.constant(t), key
+            )
+            logp = tf.nn.log_softmax(filter_logits(logits, Sampling(0.0))).numpy()
+            if eos_id is not None:  # a finished beam only extends with padding
+                logp[finished] = -np.inf
+                logp[finished, PAD_ID] = 0.0
+            total = (scores[:, None] + logp).reshape(-1)  # (K * V,)
+            best = np.argsort(-total, kind="stable")[:width]
+            beam, token = np.divmod(best, logp.shape[1])
+            seqs = np.concatenate([seqs[beam], token[:, None]], axis=1)
+            scores, finished = total[best], finished[beam]
+            if eos_id is not None:
+                finished = finished | (token == eos_id)
+            row_state = tf.nest.map_structure(
+                lambda s, beam=beam: tf.gather(s, beam, axis=0), row_state
+            )
+            if finished.all():
+                break
+        lengths = (seqs[:, len(prompt) :] != PAD_ID).sum(axis=1).clip(min=1)
+        rows.append(seqs[np.argmax(scores / lengths**length_penalty)])
+    # Rows that all finished early are shorter: pad them to P + max_new_tokens.
+    out = np.full((len(rows), prompt_ids.shape[1] + max_new_tokens), PAD_ID, np.int32)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = r
+    return out
+
+
+def step_logits(model, ids, **context) -> np.ndarray:
     """Logits for every position of (B, T) ids, computed one step at a time.
 
     Equal to ``model(ids)`` for a per-step model (tested); it is what
     `generate` computes, exposed for checking and teaching.
     """
-    stepper = RecurrentStepper(model)
+    stepper = stepper_for(model)
     ids = np.asarray(ids, dtype=np.int32)
-    states = stepper.initial_state(ids.shape[0])
+    state = stepper.initial_state(ids.shape[0], **context)
     logits = []
     for t in range(ids.shape[1]):
-        step_out, states = stepper.step(tf.constant(ids[:, t]), states)
+        step_out, state = stepper.step(
+            tf.constant(ids[:, t]), state, tf.constant(t, tf.int32)
+        )
         logits.append(step_out)
     return tf.stack(logits, axis=1).numpy()  # (B, T, V)

@@ -171,42 +171,61 @@ model.fit(x_train, y_train, epochs=10, batch_size=128)
 # The texts leave these sizes open. The listings use the variable names of
 # TensorFlow's "Text generation with an RNN" tutorial, whose values these are;
 # vocab_size is the one vocabulary size the texts state (document 004).
-_OPEN_SIZES = "vocab_size from document 004 (10000); embedding_dim=256 and " \
-    "1024 units from TensorFlow's 'Text generation with an RNN' tutorial, " \
+_OPEN_SIZES = (
+    "vocab_size from document 004 (10000); embedding_dim=256 and "
+    "1024 units from TensorFlow's 'Text generation with an RNN' tutorial, "
     "whose variable names the listing uses"
+)
 
-_TF_KERAS = ("Written with tf.keras; zoo uses Keras 3 (`import keras`) "
-             "everywhere, never tf.keras mixed in.")
-_SOFTMAX = ("The output layer applies softmax and the loss takes probabilities: "
-            "correct, but less stable numerically than logits with "
-            "from_logits=True, which is what zoo's models and loss use.")
-_LAST_STEP = ("The last recurrent layer returns only its final state, so each "
-              "window of T tokens trains on one target (the next token). zoo's "
-              "default output='sequence' predicts at every step: T targets per "
-              "window, the usual language-model set-up; output='last' keeps the "
-              "listing's form.")
+_TF_KERAS = (
+    "Written with tf.keras; zoo uses Keras 3 (`import keras`) "
+    "everywhere, never tf.keras mixed in."
+)
+_SOFTMAX = (
+    "The output layer applies softmax and the loss takes probabilities: "
+    "correct, but less stable numerically than logits with "
+    "from_logits=True, which is what zoo's models and loss use."
+)
+_LAST_STEP = (
+    "The last recurrent layer returns only its final state, so each "
+    "window of T tokens trains on one target (the next token). zoo's "
+    "default output='sequence' predicts at every step: T targets per "
+    "window, the usual language-model set-up; output='last' keeps the "
+    "listing's form."
+)
 
 
 def _sequential_rnn(layer_cls, *, vocab_size, embedding_dim, units):
-    model = keras.Sequential([
-        keras.layers.Embedding(input_dim=vocab_size, output_dim=embedding_dim),
-        layer_cls(units=units, return_sequences=True),
-        layer_cls(units=units),
-        keras.layers.Dense(units=vocab_size, activation="softmax"),
-    ])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model = keras.Sequential(
+        [
+            keras.layers.Embedding(input_dim=vocab_size, output_dim=embedding_dim),
+            layer_cls(units=units, return_sequences=True),
+            layer_cls(units=units),
+            keras.layers.Dense(units=vocab_size, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     return model
 
 
 def _as_written_000_41(*, vocab_size, embedding_dim, rnn_units):
-    return _sequential_rnn(keras.layers.SimpleRNN, vocab_size=vocab_size,
-                           embedding_dim=embedding_dim, units=rnn_units)
+    return _sequential_rnn(
+        keras.layers.SimpleRNN,
+        vocab_size=vocab_size,
+        embedding_dim=embedding_dim,
+        units=rnn_units,
+    )
 
 
 def _as_written_000_42(*, vocab_size, embedding_dim, lstm_units):
-    return _sequential_rnn(keras.layers.LSTM, vocab_size=vocab_size,
-                           embedding_dim=embedding_dim, units=lstm_units)
+    return _sequential_rnn(
+        keras.layers.LSTM,
+        vocab_size=vocab_size,
+        embedding_dim=embedding_dim,
+        units=lstm_units,
+    )
 
 
 def _as_written_002(*, vocab_size, embedding_dim, units):
@@ -214,8 +233,9 @@ def _as_written_002(*, vocab_size, embedding_dim, units):
     hidden = keras.layers.LSTM(units)(inputs)
     outputs = keras.layers.Dense(vocab_size, activation="softmax")(hidden)
     model = keras.Model(inputs, outputs)
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     return model
 
 
@@ -227,14 +247,19 @@ def _as_written_003_5(*, vocab_size, embedding_dim, rnn_units):
         ZooWarning,
         stacklevel=3,
     )
-    model = keras.Sequential([
-        keras.layers.Embedding(input_dim=vocab_size, output_dim=embedding_dim),
-        keras.layers.Bidirectional(keras.layers.GRU(rnn_units, return_sequences=True)),
-        keras.layers.Dense(rnn_units, activation="relu"),
-        keras.layers.Dense(vocab_size),
-    ])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model = keras.Sequential(
+        [
+            keras.layers.Embedding(input_dim=vocab_size, output_dim=embedding_dim),
+            keras.layers.Bidirectional(
+                keras.layers.GRU(rnn_units, return_sequences=True)
+            ),
+            keras.layers.Dense(rnn_units, activation="relu"),
+            keras.layers.Dense(vocab_size),
+        ]
+    )
+    model.compile(
+        optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     return model
 
 
@@ -243,8 +268,9 @@ def _as_written_004_41(*, vocab_size, embedding_dim, units):
     model.add(keras.layers.Embedding(input_dim=vocab_size, output_dim=embedding_dim))
     model.add(keras.layers.SimpleRNN(units=units))
     model.add(keras.layers.Dense(units=vocab_size, activation="softmax"))
-    model.compile(optimizer="rmsprop", loss="categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"]
+    )
     return model
 
 
@@ -260,8 +286,12 @@ LISTINGS: dict[str, Listing] = {
             sizes={"vocab_size": 10000, "embedding_dim": 256, "rnn_units": 1024},
             sizes_from=_OPEN_SIZES,
             factory="build_simple_rnn",
-            zoo_kwargs={"embedding_dim": 256, "units": 1024, "num_layers": 2,
-                        "output": "last"},
+            zoo_kwargs={
+                "embedding_dim": 256,
+                "units": 1024,
+                "num_layers": 2,
+                "output": "last",
+            },
             errata=(
                 _TF_KERAS,
                 _SOFTMAX,
@@ -280,8 +310,12 @@ LISTINGS: dict[str, Listing] = {
             sizes={"vocab_size": 10000, "embedding_dim": 256, "lstm_units": 1024},
             sizes_from=_OPEN_SIZES,
             factory="build_lstm",
-            zoo_kwargs={"embedding_dim": 256, "units": 1024, "num_layers": 2,
-                        "output": "last"},
+            zoo_kwargs={
+                "embedding_dim": 256,
+                "units": 1024,
+                "num_layers": 2,
+                "output": "last",
+            },
             errata=(
                 _TF_KERAS,
                 _SOFTMAX,
@@ -302,8 +336,12 @@ LISTINGS: dict[str, Listing] = {
             sizes={"vocab_size": 10000, "embedding_dim": 256, "units": 1024},
             sizes_from=_OPEN_SIZES,
             factory="build_lstm",
-            zoo_kwargs={"embedding_dim": 256, "units": 1024, "inputs": "embeddings",
-                        "output": "last"},
+            zoo_kwargs={
+                "embedding_dim": 256,
+                "units": 1024,
+                "inputs": "embeddings",
+                "output": "last",
+            },
             errata=(
                 _TF_KERAS,
                 "The text promises the RNN of its equations h_t = f(W x_t + U h_{t-1}"
@@ -365,8 +403,12 @@ LISTINGS: dict[str, Listing] = {
             sizes={"vocab_size": 10000, "embedding_dim": 128, "units": 128},
             sizes_from="the listing itself (10000, 128, 128)",
             factory="build_simple_rnn",
-            zoo_kwargs={"embedding_dim": 128, "units": 128, "output": "last",
-                        "optimizer": "rmsprop"},
+            zoo_kwargs={
+                "embedding_dim": 128,
+                "units": 128,
+                "output": "last",
+                "optimizer": "rmsprop",
+            },
             errata=(
                 "loss='categorical_crossentropy' needs one-hot targets: y_train of "
                 "shape (N, 10000), 40 kB per example in float32, which runs out of "

@@ -42,8 +42,9 @@ class Bundle:
 
 def _atomic_target(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix,
-                               dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent
+    )
     os.close(fd)
     os.unlink(tmp)  # Keras wants to create the file itself
     return Path(tmp)

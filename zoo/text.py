@@ -113,7 +113,8 @@ class Tokenizer:
         for special in SPECIAL_TOKENS:
             counts.pop(special, None)
         kept = sorted(
-            (t for t, n in counts.items() if n >= min_freq), key=lambda t: (-counts[t], t)
+            (t for t, n in counts.items() if n >= min_freq),
+            key=lambda t: (-counts[t], t),
         )
         if max_tokens is not None:
             if max_tokens <= len(SPECIAL_TOKENS):
@@ -161,7 +162,9 @@ class Tokenizer:
         kinds = {cls.kind: cls for cls in (CharTokenizer, WordTokenizer)}
         kind = config.get("kind")
         if kind not in kinds:
-            raise ZooError(f"unknown tokenizer kind {kind!r}; expected one of {list(kinds)}")
+            raise ZooError(
+                f"unknown tokenizer kind {kind!r}; expected one of {list(kinds)}"
+            )
         config = {k: v for k, v in config.items() if k != "kind"}
         return kinds[kind](**config)
 
@@ -184,7 +187,9 @@ class CharTokenizer(Tokenizer):
         super().__init__(vocabulary)
         for token in self.vocabulary[len(SPECIAL_TOKENS) :]:
             if len(token) != 1:
-                raise ZooError(f"a CharTokenizer token must be one character: {token!r}")
+                raise ZooError(
+                    f"a CharTokenizer token must be one character: {token!r}"
+                )
         # Code point -> id lookup table, so encoding 5 MB of text takes ~0.1 s.
         points = [ord(t) for t in self.vocabulary[len(SPECIAL_TOKENS) :]]
         self._table = np.full(max(points, default=0) + 1, UNK_ID, dtype=np.int32)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import time
 from pathlib import Path
 
 import keras
@@ -107,13 +108,18 @@ def make_optimizer(
     name: str = "adam", *, learning_rate: float = 2e-3, global_clipnorm: float = 1.0
 ) -> keras.optimizers.Optimizer:
     """An optimizer by name, with gradients clipped by their global norm."""
-    optimizers = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop,
-                  "sgd": keras.optimizers.SGD}
+    optimizers = {
+        "adam": keras.optimizers.Adam,
+        "rmsprop": keras.optimizers.RMSprop,
+        "sgd": keras.optimizers.SGD,
+    }
     if name not in optimizers:
         raise ZooError(f"optimizer must be one of {sorted(optimizers)}, got {name!r}")
     if learning_rate <= 0:
         raise ZooError(f"learning_rate must be > 0, got {learning_rate}")
-    return optimizers[name](learning_rate=learning_rate, global_clipnorm=global_clipnorm)
+    return optimizers[name](
+        learning_rate=learning_rate, global_clipnorm=global_clipnorm
+    )
 
 
 def check_emits_logits(model: keras.Model) -> None:
@@ -215,10 +221,22 @@ def make_train_step(model: keras.Model, optimizer=None, loss_fn=None, *, pad_id=
             logits = model(x, training=True)  # (B, T, V) or (B, V)
             loss = loss_fn(y, logits)
         grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return loss
 
     return step
+
+
+class _EpochTimer(keras.callbacks.Callback):
+    """Adds ``epoch_seconds`` (wall time of the epoch, validation included) to
+    the epoch's logs, so the history and the CSV log carry it."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["epoch_seconds"] = time.perf_counter() - self._start
 
 
 class _StopOnNaN(keras.callbacks.TerminateOnNaN):
@@ -269,7 +287,7 @@ def train(
     if epochs < 1:
         raise ZooError(f"epochs must be >= 1, got {epochs}")
     nan_guard = _StopOnNaN()
-    cbs = [nan_guard, *callbacks]
+    cbs = [nan_guard, _EpochTimer(), *callbacks]
     if run_dir is not None:
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)

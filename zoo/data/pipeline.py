@@ -59,7 +59,9 @@ def make_dataset(
     if mode not in MODES:
         raise ZooError(f"mode must be one of {MODES}, got {mode!r}")
     if seq_len < 1 or batch_size < 1:
-        raise ZooError(f"seq_len and batch_size must be >= 1, got {seq_len}, {batch_size}")
+        raise ZooError(
+            f"seq_len and batch_size must be >= 1, got {seq_len}, {batch_size}"
+        )
     ids = np.asarray(ids, dtype=np.int32).reshape(-1)
     stride = stride or (seq_len if mode == "shifted" else 1)
     n_windows = (len(ids) - seq_len - 1) // stride + 1 if len(ids) > seq_len else 0

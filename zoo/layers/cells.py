@@ -67,7 +67,9 @@ class ElmanCell(keras.layers.Layer):
         self.b = self.add_weight(shape=(self.units,), initializer="zeros", name="b")
 
     def call(self, inputs, states, training=False):
-        h_prev = states[0] if isinstance(states, (list, tuple)) else states  # (B, units)
+        h_prev = (
+            states[0] if isinstance(states, (list, tuple)) else states
+        )  # (B, units)
         h = self.activation(
             ops.matmul(inputs, self.W) + ops.matmul(h_prev, self.U) + self.b
         )  # (B, units)

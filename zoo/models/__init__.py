@@ -1,5 +1,21 @@
-"""Model factories, by family."""
+"""Model factories, by family (imported on first use: the n-gram model needs no
+TensorFlow, so ``from zoo.models.ngram import NGramLM`` stays fast)."""
 
-from zoo.models.rnn import build_gru, build_lstm, build_simple_rnn
+import importlib
 
-__all__ = ["build_gru", "build_lstm", "build_simple_rnn"]
+_EXPORTS = {
+    "build_simple_rnn": "zoo.models.rnn",
+    "build_lstm": "zoo.models.rnn",
+    "build_gru": "zoo.models.rnn",
+    "NGramLM": "zoo.models.ngram",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'zoo.models' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value

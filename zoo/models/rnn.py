@@ -26,8 +26,11 @@ from zoo.errors import ZooError
 from zoo.layers.cells import ElmanCell
 
 OUTPUTS = ("sequence", "last")
-_LAYERS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM,
-           "gru": keras.layers.GRU}
+_LAYERS = {
+    "simple_rnn": keras.layers.SimpleRNN,
+    "lstm": keras.layers.LSTM,
+    "gru": keras.layers.GRU,
+}
 
 
 def _build_recurrent(
@@ -57,8 +60,12 @@ def _build_recurrent(
         raise ZooError(f"output must be one of {OUTPUTS}, got {output!r}")
     if inputs not in ("tokens", "embeddings"):
         raise ZooError(f"inputs must be 'tokens' or 'embeddings', got {inputs!r}")
-    for arg, value in (("vocab_size", vocab_size), ("embedding_dim", embedding_dim),
-                       ("units", units), ("num_layers", num_layers)):
+    for arg, value in (
+        ("vocab_size", vocab_size),
+        ("embedding_dim", embedding_dim),
+        ("units", units),
+        ("num_layers", num_layers),
+    ):
         if not isinstance(value, int) or value < 1:
             raise ZooError(f"{arg} must be a positive integer, got {value!r}")
     if not 0.0 <= dropout < 1.0:
@@ -84,7 +91,9 @@ def _build_recurrent(
                 name=layer_name,
             )
         else:
-            layer = _LAYERS[kind](units, return_sequences=keep_sequence, name=layer_name)
+            layer = _LAYERS[kind](
+                units, return_sequences=keep_sequence, name=layer_name
+            )
         layers.append(layer)  # (B, T, units), or (B, units) for the last "last"
     if dropout:
         layers.append(keras.layers.Dropout(dropout, name="output_dropout"))
@@ -153,10 +162,19 @@ def build_simple_rnn(
     **compile_kwargs,
 ) -> keras.Model:
     return _build_recurrent(
-        "simple_rnn", vocab_size, embedding_dim=embedding_dim, units=units,
-        num_layers=num_layers, dropout=dropout, output=output,
-        bidirectional=bidirectional, inputs=inputs, from_equations=from_equations,
-        compile=compile, name=name, **compile_kwargs,
+        "simple_rnn",
+        vocab_size,
+        embedding_dim=embedding_dim,
+        units=units,
+        num_layers=num_layers,
+        dropout=dropout,
+        output=output,
+        bidirectional=bidirectional,
+        inputs=inputs,
+        from_equations=from_equations,
+        compile=compile,
+        name=name,
+        **compile_kwargs,
     )
 
 
@@ -175,9 +193,17 @@ def build_lstm(
     **compile_kwargs,
 ) -> keras.Model:
     return _build_recurrent(
-        "lstm", vocab_size, embedding_dim=embedding_dim, units=units,
-        num_layers=num_layers, dropout=dropout, output=output,
-        bidirectional=bidirectional, inputs=inputs, compile=compile, name=name,
+        "lstm",
+        vocab_size,
+        embedding_dim=embedding_dim,
+        units=units,
+        num_layers=num_layers,
+        dropout=dropout,
+        output=output,
+        bidirectional=bidirectional,
+        inputs=inputs,
+        compile=compile,
+        name=name,
         **compile_kwargs,
     )
 
@@ -197,16 +223,25 @@ def build_gru(
     **compile_kwargs,
 ) -> keras.Model:
     return _build_recurrent(
-        "gru", vocab_size, embedding_dim=embedding_dim, units=units,
-        num_layers=num_layers, dropout=dropout, output=output,
-        bidirectional=bidirectional, inputs=inputs, compile=compile, name=name,
+        "gru",
+        vocab_size,
+        embedding_dim=embedding_dim,
+        units=units,
+        num_layers=num_layers,
+        dropout=dropout,
+        output=output,
+        bidirectional=bidirectional,
+        inputs=inputs,
+        compile=compile,
+        name=name,
         **compile_kwargs,
     )
 
 
 build_simple_rnn.__doc__ = _DOC.format(
     title="SimpleRNN (Elman)",
-    mirrors="document 000, 4.1 使用RNN构建语言模型; document 004, 4.1 RNN的Python代码示例.",
+    mirrors="document 000, 4.1 使用RNN构建语言模型; "
+    "document 004, 4.1 RNN的Python代码示例.",
     fn="build_simple_rnn",
     extra_args="""
         from_equations: run zoo's `ElmanCell` (document 002's equations,
@@ -215,7 +250,8 @@ build_simple_rnn.__doc__ = _DOC.format(
 )
 build_lstm.__doc__ = _DOC.format(
     title="LSTM",
-    mirrors="document 000, 4.2 使用LSTM构建语言模型; document 002, 项目实践 (functional).",
+    mirrors="document 000, 4.2 使用LSTM构建语言模型; "
+    "document 002, 项目实践 (functional).",
     fn="build_lstm",
     extra_args="",
 )

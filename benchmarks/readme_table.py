@@ -1,0 +1,133 @@
+"""Measure the README's model table: train each model with `zoo train`.
+
+    python benchmarks/readme_table.py            # every row, ~25 min on 2 cores
+    python benchmarks/readme_table.py lstm gru   # some rows
+
+Each row runs the real command (``zoo train MODEL ...``, defaults unless the
+row says otherwise) in a fresh run folder, then reads back the parameter
+count, the per-epoch wall times (median reported), the final validation
+perplexity and the test perplexity (``zoo evaluate``). Prints a Markdown
+table and writes ``benchmarks/results/readme_table.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = ROOT / "runs" / "readme"
+RESULTS = ROOT / "benchmarks" / "results"
+
+# label -> (zoo train arguments, what the row mirrors)
+ROWS = {
+    "ngram-word": (["ngram"], "doc 000 4.1 概率语言模型"),
+    "ngram-char": (
+        ["ngram", "--level", "char", "--order", "7"],
+        "doc 000 4.1 概率语言模型",
+    ),
+    "simple_rnn": (["simple_rnn"], "doc 000 4.1, doc 004 4.1"),
+    "elman_rnn": (["elman_rnn"], "doc 002 (its equations)"),
+    "lstm": (["lstm"], "doc 000 4.2, doc 002"),
+    "gru": (["gru"], "doc 003 s5 (made causal)"),
+}
+
+
+def zoo(*args) -> str:
+    proc = subprocess.run(
+        [sys.executable, "-m", "zoo", *args], capture_output=True, text=True, cwd=ROOT
+    )
+    if proc.returncode:
+        raise SystemExit(f"zoo {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
+    return proc.stdout
+
+
+def measure(label: str) -> dict:
+    args, mirrors = ROWS[label]
+    out_dir = RUNS / label
+    shutil.rmtree(out_dir, ignore_errors=True)
+    start = time.perf_counter()
+    stdout = zoo("train", *args, "--out", str(out_dir))
+    wall = time.perf_counter() - start
+    model_file = next(out_dir.glob("model.*"))
+    test = zoo("evaluate", str(model_file), "--split", "test")
+    row = {
+        "model": label,
+        "command": "zoo train " + " ".join(args),
+        "mirrors": mirrors,
+        "wall_seconds": round(wall, 1),
+        "test_perplexity": float(re.search(r"perplexity ([\d.]+)", test)[1]),
+    }
+    data = re.search(r"(\w+)-level vocabulary of (\d+)", stdout)
+    row["level"], row["vocab_size"] = data[1], int(data[2])
+    if args[0] == "ngram":
+        row["fit_seconds"] = float(re.search(r"fit in ([\d.]+) s", stdout)[1])
+        row["val_perplexity"] = float(
+            re.search(r"validation perplexity ([\d.]+)", stdout)[1]
+        )
+        row["parameters"] = None
+    else:
+        from zoo.training import read_history
+
+        history = read_history(out_dir / "history.csv")
+        row["epochs"] = len(history["loss"])
+        row["epoch_seconds_median"] = round(
+            statistics.median(history["epoch_seconds"]), 1
+        )
+        row["val_perplexity"] = round(history["val_perplexity"][-1], 3)
+        row["parameters"] = int(
+            re.search(r"([\d,]+) parameters", stdout)[1].replace(",", "")
+        )
+    return row
+
+
+def main(labels: list[str]) -> None:
+    labels = labels or list(ROWS)
+    unknown = set(labels) - set(ROWS)
+    if unknown:
+        raise SystemExit(f"unknown rows {sorted(unknown)}; choose from {list(ROWS)}")
+    rows = []
+    for label in labels:
+        print(f"measuring {label} ...", flush=True)
+        rows.append(measure(label))
+        print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
+    print(
+        "\n| model | mirrors | tokens | parameters | time per epoch | "
+        "val perplexity | test perplexity | command |"
+    )
+    print("|---|---|---|---:|---:|---:|---:|---|")
+    for r in rows:
+        params = f"{r['parameters']:,}" if r["parameters"] else "counts"
+        epoch = (
+            f"{r['epoch_seconds_median']} s"
+            if "epoch_seconds_median" in r
+            else f"{r['fit_seconds']} s (fit)"
+        )
+        print(
+            f"| {r['model']} | {r['mirrors']} | {r['level']} ({r['vocab_size']:,}) "
+            f"| {params} | {epoch} | {r['val_perplexity']:.2f} | "
+            f"{r['test_perplexity']:.2f} | `{r['command']}` |"
+        )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+    path = RESULTS / "readme_table.json"
+    path.write_text(
+        json.dumps({"meta": meta, "rows": rows}, indent=1, ensure_ascii=False) + "\n"
+    )
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,397 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 04 · A GRU language model, and a "GPT-2" that sees the future
+#
+# **Goal:** read document 003's "GPT-2" listing, find its two bugs with small
+# experiments, and train a GRU language model that does it right.
+#
+# Shape letters: **B** batch, **T** time, **E** embedding size, **V**
+# vocabulary size.
+
+# %% [markdown]
+# ## Introduction
+#
+# Document 003, section **4. 数学模型和公式详细讲解举例说明**, says:
+#
+# > 我们以GPT-2为例子来说明大规模语言模型的数学模型和公式。
+# > GPT-2是一个基于Transformer架构的语言模型。其核心公式如下：
+# >
+# > $$P(w_{t+1} | w_{t}, w_{t-1}, ..., w_{1})
+# >   = \frac{1}{Z(w_{t})} e^{s(w_{t+1}, h_{t})}$$
+# >
+# > $$s(w_{t+1}, h_{t}) = w_{t+1}^T h_{t}$$
+#
+# Read the left side carefully: the next word $w_{t+1}$ depends only on the
+# words **before** it, $w_t, \dots, w_1$. A language model must not look
+# ahead. The right side is a softmax: the score $s$ is a **logit**, and
+# $Z$ adds up $e^{s}$ over the whole vocabulary.
+#
+# Then section **5. 项目实践：代码实例和详细解释说明**:
+#
+# > 我们可以使用Python和TensorFlow来实现GPT-2。
+# > ……
+# > 然后，使用以下代码来实现GPT-2：
+#
+# The code that follows is not a Transformer. It is a bidirectional GRU. In
+# this notebook we:
+#
+# 1. build the listing as written and read its errata;
+# 2. show, with a tiny example, what its loss does to logits;
+# 3. show that it sees the future, and that zoo's `build_gru` does not;
+# 4. train zoo's GRU, measure perplexity, and generate text.
+
+# %% [markdown]
+# ## Setup
+
+# %%
+import os
+import textwrap
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+
+from zoo import (
+    CharTokenizer,
+    ZooError,
+    build_gru,
+    compile_model,
+    evaluate,
+    generate,
+    listings,
+    load_corpus,
+    make_dataset,
+    train,
+)
+from zoo.generation import step_logits
+
+# %% [markdown]
+# ## Configuration
+#
+# All settings live in this one cell. The test suite sets `ZOO_FAST=1` to run
+# a tiny version; the value after `else` is the real one.
+
+# %%
+FAST = os.environ.get("ZOO_FAST") == "1"
+SEED = 42
+
+TRAIN_CHARS = 50_000 if FAST else None  # None = all 4 M training characters
+VALID_CHARS = 10_000 if FAST else None  # None = all 0.37 M validation characters
+SEQ_LEN = 64 if FAST else 100  # T: characters per window
+BATCH_SIZE = 32  # B
+EMBEDDING_DIM = 32 if FAST else 64  # E
+UNITS = 64 if FAST else 256  # size of the GRU state h
+LEARNING_RATE = 2e-3
+EPOCHS = 1 if FAST else 5  # 5 for a readable sample
+STEPS_PER_EPOCH = 20 if FAST else 200  # 5 x 200 steps: a few minutes on a CPU
+
+LISTING_EMBEDDING_DIM = 16  # the listing leaves its sizes open (zoo's record
+LISTING_UNITS = 32  # says 256 / 1024); small here, so it builds in a moment
+
+PROMPT = "ROMEO:"  # the bundled plays name a speaker as "Romeo.\n"
+MAX_NEW_TOKENS = 100 if FAST else 400  # characters to generate
+
+keras.utils.set_random_seed(SEED)
+
+# %% [markdown]
+# ## Data
+#
+# The bundled Shakespeare plays, one token per character.
+
+# %%
+corpus = load_corpus("shakespeare")
+print(corpus)
+tokenizer = CharTokenizer.fit(corpus.train)
+print(tokenizer)
+
+train_ids = tokenizer.encode(corpus.train[:TRAIN_CHARS])  # (N,) int32
+valid_ids = tokenizer.encode(corpus.valid[:VALID_CHARS])
+train_ds = make_dataset(train_ids, seq_len=SEQ_LEN, batch_size=BATCH_SIZE, seed=SEED)
+valid_ds = make_dataset(
+    valid_ids, seq_len=SEQ_LEN, batch_size=BATCH_SIZE, training=False
+)
+
+x, y = next(iter(train_ds))
+print("x:", x.shape, "(B, T)")  # input ids
+print("y:", y.shape, "(B, T)")  # targets: y[:, t] == x[:, t + 1]
+
+# %% [markdown]
+# Remember this shift: the target at position t is the **input** at position
+# t + 1. A model that can read position t + 1 can simply copy the answer.
+
+# %% [markdown]
+# ## The listing as written
+#
+# ### Document 003, 5. 项目实践：代码实例和详细解释说明
+
+# %%
+entry = listings.get("003-s5")
+print(entry.section)
+print(entry.code)
+
+# %% [markdown]
+# `build_as_written` builds it, and warns. Note the output shape: (B, T, V),
+# a prediction at every position, from a layer with **no** softmax.
+
+# %%
+listing_model = entry.build_as_written(
+    vocab_size=tokenizer.vocab_size,
+    embedding_dim=LISTING_EMBEDDING_DIM,
+    rnn_units=LISTING_UNITS,
+)
+sample = x[:4].numpy()  # (4, T) ids
+print("output:", listing_model(sample).shape, "(B, T, V)")
+listing_model.summary()
+
+# %%
+for number, line in enumerate(entry.errata, start=1):
+    print(textwrap.fill(line, 84, initial_indent=f"{number}. ",
+                        subsequent_indent="   "))
+
+# %% [markdown]
+# ## Bug 1: logits fed to a loss that expects probabilities
+#
+# The last `Dense(vocab_size)` has no activation, so the model outputs
+# logits: any real numbers. But `loss='sparse_categorical_crossentropy'`
+# has `from_logits=False`: it treats the numbers as **probabilities**.
+# Keras then clips them into (0, 1) and rescales them to sum to 1. The result
+# is not the softmax.
+#
+# A tiny example: three tokens, one row of logits, each token as the target.
+
+# %%
+logits = np.array([[-1.0, 2.0, 0.5]], "float32")  # (1, V) with V = 3
+rows = np.repeat(logits, 3, axis=0)  # the same logits, three times
+targets = np.array([0, 1, 2])  # a different correct token each time
+
+listing_loss = keras.losses.sparse_categorical_crossentropy(
+    targets, rows, from_logits=False
+)  # what the listing computes
+correct_loss = keras.losses.sparse_categorical_crossentropy(
+    targets, rows, from_logits=True
+)  # what zoo computes
+softmax = np.exp(logits[0]) / np.exp(logits[0]).sum()  # e^s / Z, as in section 4
+by_hand = -np.log(softmax[targets])
+
+print("target  listing (from_logits=False)  zoo (from_logits=True)  -log softmax")
+for t in targets:
+    print(f"{t:6d}  {float(listing_loss[t]):27.4f}  {float(correct_loss[t]):22.4f}"
+          f"  {by_hand[t]:11.4f}")
+np.testing.assert_allclose(correct_loss, by_hand, rtol=1e-5)
+
+# %% [markdown]
+# With `from_logits=True` the loss is $-\log$ of the softmax, exactly
+# section 4's $\frac{1}{Z} e^{s}$. With `from_logits=False` it is not: the
+# negative logit of token 0 becomes a near-zero "probability" (loss above
+# 16), and the best token's loss is wrong too. Training still runs, with no
+# error, on the wrong objective.
+#
+# zoo's models emit logits, and zoo's one compile function always says
+# `from_logits=True`.
+
+# %% [markdown]
+# ## The zoo version
+#
+# zoo's recurrent factories **refuse** `bidirectional=True`:
+
+# %%
+try:
+    build_gru(tokenizer.vocab_size, bidirectional=True)
+except ZooError as err:
+    print("ZooError:", textwrap.fill(str(err), 84, subsequent_indent="   "))
+
+# %% [markdown]
+# The zoo call for this listing, and our notebook-sized model. It reads left
+# to right only, and maps the GRU state straight to the logits.
+
+# %%
+print("003-s5 ->", entry.zoo_call)
+model = build_gru(
+    tokenizer.vocab_size, embedding_dim=EMBEDDING_DIM, units=UNITS, compile=False
+)
+compile_model(model, learning_rate=LEARNING_RATE)  # logits loss, perplexity, XLA
+print("XLA (jit_compile):", model.jit_compile)
+model.summary()
+
+# %% [markdown]
+# ## Bug 2: the listing sees the future
+#
+# The experiment: take one window of text. Change **one** character in the
+# middle, at position k. Run the model on both versions and compare the
+# logits at every position.
+#
+# A causal model (the formula of section 4) must give **the same** logits at
+# every position before k: those predictions have not seen position k.
+#
+# The weights do not matter here (both models are still untrained). What
+# matters is which positions can reach which.
+
+# %%
+window = x[0].numpy()  # (T,) ids
+k = SEQ_LEN // 2
+changed = window.copy()
+changed[k] = tokenizer.token_to_id("z" if tokenizer.decode([window[k]]) != "z" else "q")
+print(f"position {k}: {tokenizer.decode([window[k]])!r} -> "
+      f"{tokenizer.decode([changed[k]])!r}")
+
+
+def logit_change(model, a, b):
+    """Largest change of the logits at each position: (T,)."""
+    logits_a = model(a[None]).numpy()[0]  # (T, V)
+    logits_b = model(b[None]).numpy()[0]
+    return np.abs(logits_a - logits_b).max(axis=-1)
+
+
+listing_change = logit_change(listing_model, window, changed)
+zoo_change = logit_change(model, window, changed)
+print(f"largest change before position {k}:")
+print(f"  listing (bidirectional GRU): {listing_change[:k].max():.2e}")
+print(f"  zoo build_gru:               {zoo_change[:k].max():.2e}")
+
+# %%
+fig, axes = plt.subplots(2, 1, figsize=(7, 4.5), sharex=True)
+for ax, change, title in [
+    (axes[0], listing_change, "listing 003-s5 (Bidirectional GRU)"),
+    (axes[1], zoo_change, "zoo build_gru (left to right)"),
+]:
+    ax.plot(change, marker=".")
+    ax.axvline(k, color="red", linestyle="--", label=f"changed token (t={k})")
+    ax.axvspan(0, k - 0.5, color="orange", alpha=0.15, label="must not change")
+    ax.set_title(title)
+    ax.set_ylabel("max |Δ logit|")
+    ax.legend(loc="upper left")
+axes[1].set_xlabel("position t")
+fig.tight_layout()
+plt.show()
+
+# %%
+assert listing_change[:k].max() > 0, "the listing should see the future"
+assert zoo_change[:k].max() == 0, "zoo's GRU must not see the future"
+print("the listing sees the future; zoo's GRU does not")
+
+# %% [markdown]
+# The listing's predictions before k move: its backward GRU has read
+# position k. During training it can read each answer from the input and
+# copy it, so its loss falls fast and means nothing. At generation time the
+# future does not exist yet, so it cannot write text left to right.
+#
+# A causal model can also run **one token at a time** and get the same
+# numbers. That is how `zoo.generate` works. `step_logits` checks it:
+
+# %%
+full = model(window[None]).numpy()  # the whole window at once: (1, T, V)
+stepped = step_logits(model, window[None])  # one character at a time
+np.testing.assert_allclose(stepped, full, atol=1e-5)
+print("step by step == whole window")
+
+# %% [markdown]
+# ## Train
+#
+# The first steps are slow while XLA compiles the training step.
+
+# %%
+history = train(
+    model,
+    train_ds,
+    valid_ds=valid_ds,
+    epochs=EPOCHS,
+    steps_per_epoch=STEPS_PER_EPOCH,
+)
+
+# %%
+epochs = np.arange(1, len(history["loss"]) + 1)
+fig, ax = plt.subplots(figsize=(6, 3.5))
+ax.plot(epochs, history["loss"], marker="o", label="training loss")
+ax.plot(epochs, history["val_loss"], marker="o", label="validation loss")
+ax.set_xlabel("epoch")
+ax.set_xticks(epochs)
+ax.set_ylabel("cross-entropy (nats per character)")
+ax.set_title("GRU on Shakespeare")
+ax.legend()
+ax.grid(alpha=0.3)
+plt.show()
+
+# %% [markdown]
+# ## Evaluate
+#
+# Validation perplexity: $\exp$ of the mean loss over all validation
+# characters. Uniform guessing scores V.
+
+# %%
+scores = evaluate(model, valid_ds)
+print(f"validation perplexity: {scores['perplexity']:.2f} "
+      f"over {scores['tokens']:,} characters")
+print(f"uniform guessing:      {tokenizer.vocab_size:.2f}")
+
+# %% [markdown]
+# ## Generate
+#
+# Temperature 0 is greedy; 0.7 is sharper; 1.0 is the model's own
+# distribution; `top_k=5` keeps the 5 most likely characters.
+
+# %%
+for temperature in (0.0, 0.7, 1.0):
+    text = generate(model, tokenizer, PROMPT, max_new_tokens=MAX_NEW_TOKENS,
+                    temperature=temperature, seed=SEED)
+    print(f"--- temperature={temperature}\n{text}\n")
+
+text = generate(model, tokenizer, PROMPT, max_new_tokens=MAX_NEW_TOKENS,
+                temperature=1.0, top_k=5, seed=SEED)
+print(f"--- temperature=1.0, top_k=5\n{text}")
+
+# %% [markdown]
+# The listing's model cannot do this at all:
+
+# %%
+try:
+    generate(listing_model, tokenizer, PROMPT, max_new_tokens=10)
+except ZooError as err:
+    print("ZooError:", textwrap.fill(str(err), 84, subsequent_indent="   "))
+
+# %% [markdown]
+# ## What GPT-2 really is
+#
+# As section 4 of the same text says, GPT-2 is a **Transformer**: a stack of
+# decoder blocks with masked (causal) self-attention, and no recurrence.
+# The mask does what "left to right" does here: position t may look at
+# positions 1..t only. zoo's Transformer language model comes with its
+# attention models. Our GRU is a good recurrent language model, not GPT-2.
+
+# %% [markdown]
+# ## Summary
+#
+# * Document 003's "GPT-2" listing is an Embedding, a **bidirectional** GRU
+#   and two Dense layers. It is not GPT-2.
+# * Bug 1: it outputs logits but its loss expects probabilities
+#   (`from_logits=False`). Keras computes a wrong loss without any error.
+# * Bug 2: its backward GRU reads later tokens, so earlier predictions change
+#   when a later token changes. It cheats in training and cannot generate.
+# * zoo's `build_gru` refuses `bidirectional=True`, reads left to right, emits
+#   logits, and gives the same logits step by step as on the whole window.
+#
+# ## Exercises
+#
+# 1. Move the changed position: `k = 5` and `k = SEQ_LEN - 5`. How far back
+#    does the listing's change reach? Why does it get smaller far from k?
+# 2. Compile the listing with `compile_model(listing_model)` (correct loss)
+#    and train it with the same settings as the GRU. Compare the validation
+#    perplexities. Why is the listing's number "too good to be true"?
+# 3. Repeat the loss example with `logits = [[2.0, 1.0, 0.1]]` (all
+#    positive). Are the two losses equal now? When would they be?
+# 4. Section 4 writes $s(w_{t+1}, h_t) = w_{t+1}^T h_t$. Which weights of
+#    our model play the role of $w_{t+1}$? (Hint: look at the `logits` layer's
+#    kernel, shape (units, V).)
+# 5. Train `build_lstm` with the same sizes and steps (notebook 03). Which
+#    has fewer parameters, and which reaches lower perplexity?

@@ -1,0 +1,157 @@
+"""Sequence-level scores for translation: exact match and BLEU.
+
+A model's loss and token accuracy (in `zoo.training`) judge one token at a
+time, with the right previous tokens given (teacher forcing). These scores
+judge whole generated sequences, the way a reader would:
+
+* `exact_match`: the share of outputs equal to their reference, character for
+  character. The honest score for tasks with one right answer, such as a
+  date in ISO form or a number in digits.
+* `corpus_bleu`: BLEU (Papineni et al., 2002) as computed by sacreBLEU (Post,
+  2018), so the number can be compared with published ones. BLEU counts
+  matching n-grams of up to four *words*; Chinese has no spaces, so Chinese
+  references are split into characters (sacreBLEU's "zh" tokenizer).
+
+Both take text, not ids: decode the generated ids first (``tokenizer.decode``).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Sequence
+
+from zoo.errors import ZooError, ZooWarning
+
+# CJK ideographs (with extension A and the compatibility block): text with any
+# of these is scored with sacreBLEU's "zh" tokenizer.
+_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def exact_match(predictions: Sequence[str], references: Sequence[str]) -> float:
+    """The share of predictions that equal their reference exactly.
+
+    Args:
+        predictions: generated texts, one per example.
+        references: the right texts, in the same order.
+
+    Returns:
+        A fraction between 0 and 1 (not a percentage, unlike BLEU).
+
+    Example:
+        >>> exact_match(["1998-03-03", "2001-12-2"], ["1998-03-03", "2001-12-22"])
+        0.5
+    """
+    _check_texts(predictions, "predictions")
+    _check_texts(references, "references")
+    _check_lengths(predictions, references)
+    hits = sum(p == r for p, r in zip(predictions, references, strict=True))
+    return hits / len(predictions)
+
+
+def corpus_bleu(
+    predictions: Sequence[str],
+    references: Sequence[str] | Sequence[Sequence[str]],
+    *,
+    tokenize: str | None = None,
+) -> float:
+    """Corpus BLEU, from 0 to 100, computed by sacreBLEU.
+
+    BLEU is a corpus score: the n-gram matches of all sentences are added up
+    before the precision is taken, so it is not the mean of sentence scores.
+
+    For character-level tasks (ISO dates, digit strings) the "words" of the
+    default tokenizers are coarse: "342007" is one word, so one wrong digit
+    makes the whole answer wrong, and when every output is one word there are
+    no 2-, 3- or 4-grams at all and BLEU is 0 even for perfect output (zoo
+    warns). Pass ``tokenize="char"`` to count character n-grams instead, or
+    report `exact_match`.
+
+    Args:
+        predictions: generated texts, one per example.
+        references: the right texts in the same order: one string per
+            example, or a list of strings per example when there are several
+            right translations (their number may vary).
+        tokenize: a sacreBLEU tokenizer. By default "zh" when any reference
+            contains Chinese characters and "13a" (sacreBLEU's standard)
+            otherwise. "char" splits every text into characters; "none"
+            keeps your own whitespace tokens.
+
+    Returns:
+        The BLEU score, 100 for a perfect match.
+
+    Example:
+        >>> refs = ["the cat sat on the mat", "a dog barked at the moon"]
+        >>> round(corpus_bleu(refs, refs), 1)
+        100.0
+        >>> # By characters, 4/6 unigrams, 3/5 bigrams, 2/4 trigrams and 1/3
+        >>> # 4-grams match: 100 * (4/6 * 3/5 * 2/4 * 1/3) ** (1/4) = 50.8
+        >>> round(corpus_bleu(["今天天气很好"], ["今天天气不错"]), 1)
+        50.8
+
+    Reference:
+        Papineni, Roukos, Ward and Zhu (2002). BLEU: a method for automatic
+        evaluation of machine translation. ACL. Post (2018). A call for clarity
+        in reporting BLEU scores. WMT.
+    """
+    try:
+        from sacrebleu.metrics import BLEU
+    except ImportError as err:
+        raise ZooError("corpus_bleu needs sacreBLEU: pip install sacrebleu") from err
+    _check_texts(predictions, "predictions")
+    _check_lengths(predictions, references)
+    # sacreBLEU wants reference *streams*: stream k holds every example's k-th
+    # reference, None where an example has fewer.
+    per_example = [[r] if isinstance(r, str) else list(r) for r in references]
+    for i, refs in enumerate(per_example):
+        if not refs or not all(isinstance(r, str) for r in refs):
+            raise ZooError(
+                f"references[{i}] must be a string or a non-empty list of strings, "
+                f"got {references[i]!r}"
+            )
+    n_streams = max(len(refs) for refs in per_example)
+    streams = [
+        [refs[k] if k < len(refs) else None for refs in per_example]
+        for k in range(n_streams)
+    ]
+    if tokenize is None:
+        chinese = any(_CJK.search(r) for refs in per_example for r in refs)
+        tokenize = "zh" if chinese else "13a"
+    if tokenize not in BLEU.TOKENIZERS:
+        raise ZooError(
+            f"tokenize must be one of {sorted(BLEU.TOKENIZERS)}, got {tokenize!r}"
+        )
+    result = BLEU(tokenize=tokenize).corpus_score(list(predictions), streams)
+    short = [n for n, total in enumerate(result.totals, 1) if total == 0]
+    if short:
+        warnings.warn(
+            f"no prediction has {short[0]} or more tokens (tokenize={tokenize!r}), "
+            f"so there are no {short[0]}-grams and BLEU is 0 whatever the quality; "
+            'score short outputs with tokenize="char" or exact_match()',
+            ZooWarning,
+            stacklevel=2,
+        )
+    return float(result.score)
+
+
+def _check_texts(texts, label: str) -> None:
+    if isinstance(texts, str):
+        raise ZooError(f"{label} must be a list of strings, got one string")
+    if len(texts) == 0:
+        raise ZooError(f"{label} is empty; there is nothing to score")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise ZooError(
+                f"{label}[{i}] is a {type(text).__name__}, not a string; decode "
+                "generated ids to text first (tokenizer.decode(ids))"
+            )
+
+
+def _check_lengths(predictions, references) -> None:
+    if isinstance(references, str):
+        raise ZooError("references must be a list of strings, got one string")
+    if len(predictions) != len(references):
+        raise ZooError(
+            f"{len(predictions)} predictions but {len(references)} references; "
+            "give one reference (or one list of references) per prediction"
+        )
