@@ -178,3 +178,26 @@ def test_an_unknown_format_raises(tmp_path, model, tokenizer):
             zf.writestr(name, data)
     with pytest.raises(ZooError, match="format"):
         zoo.load(path)
+
+
+def test_load_registers_every_module_with_keras_serializables():
+    """`zoo.load` imports each module that registers layers, so a saved model
+    loads with nothing imported but zoo. A new such module must be listed."""
+    from pathlib import Path
+
+    from zoo.saving import SERIALIZABLE_MODULES
+
+    package = Path(zoo.__file__).parent
+    registering = {
+        ".".join(path.relative_to(package.parent).with_suffix("").parts)
+        for path in package.rglob("*.py")
+        if "register_keras_serializable" in path.read_text(encoding="utf-8")
+    }
+    registering = {m.removesuffix(".__init__") for m in registering}
+    listed = set(SERIALIZABLE_MODULES)
+    missing = {
+        m
+        for m in registering
+        if not any(m == p or m.startswith(p + ".") for p in listed)
+    }
+    assert not missing, f"add to zoo.saving.SERIALIZABLE_MODULES: {sorted(missing)}"

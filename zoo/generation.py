@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.errors import ZooError, ZooWarning
-from zoo.text import BOS_ID, MASK_ID, PAD_ID, UNK_ID
+from zoo.text import BOS_ID, EOS_ID, MASK_ID, PAD_ID, UNK_ID
 
 # Ids a model should never emit: padding, unknown (it decodes to "<unk>", not
 # text), begin-of-sequence and mask.
@@ -61,11 +61,16 @@ class Sampling:
             raise ZooError(f"top_p must be in (0, 1], got {self.top_p}")
 
 
+_BOUND = 1e30  # |logit| above this is clipped: differences stay finite
+
+
 def filter_logits(logits, sampling: Sampling):
     """Apply temperature, top-k and top-p to (B, V) logits.
 
-    Returns float32 logits where removed tokens hold the most negative finite
-    float32, so a softmax or categorical draw over them is never NaN.
+    Returns float32 logits, shifted so the best samplable token is at 0 (the
+    distribution is unchanged), where removed tokens hold the most negative
+    finite float32, so a softmax or categorical draw over them is never NaN,
+    whatever the input (NaN, +-inf, a temperature near 0).
     """
     logits = tf.cast(logits, tf.float32)  # (B, V)
     neg = tf.float32.min
@@ -73,9 +78,19 @@ def filter_logits(logits, sampling: Sampling):
     never = tf.reduce_any(
         tf.range(vocab)[None, :] == tf.constant(NEVER_SAMPLED)[:, None], axis=0
     )  # (V,)
-    logits = tf.where(never[None, :], neg, logits)
+    keep = tf.broadcast_to(~never[None, :], tf.shape(logits))  # (B, V)
+    # Finite and bounded first, so that nothing below can overflow or give
+    # inf - inf = NaN: NaN and -inf become "very unlikely", +inf "very likely".
+    logits = tf.where(tf.math.is_nan(logits), neg, logits)
+    logits = tf.clip_by_value(logits, -_BOUND, _BOUND)
+    # Shift so the best samplable token is at 0 (a softmax does not change),
+    # then divide by the temperature: kept logits are <= 0, so a tiny
+    # temperature sends them towards -inf, never +inf.
+    best = tf.reduce_max(tf.where(keep, logits, -_BOUND), axis=-1, keepdims=True)
+    logits = logits - best
     if sampling.temperature > 0:
         logits = logits / sampling.temperature
+    logits = tf.maximum(tf.where(keep, logits, neg), neg)  # -inf -> finite
     if sampling.top_k is not None and sampling.top_k < vocab:
         kth = tf.math.top_k(logits, k=sampling.top_k).values[:, -1:]  # (B, 1)
         logits = tf.where(logits < kth, neg, logits)
@@ -273,7 +288,66 @@ def generate(
         seed=seed,
         **context,
     )
-    return prompt + tokenizer.decode(out[0, len(ids) :])
+    # `out` is (1, P' + max_new_tokens), P' <= len(ids) if the prompt was
+    # cropped to the model's context: the new tokens are the last ones.
+    return prompt + tokenizer.decode(out[0, out.shape[1] - max_new_tokens :])
+
+
+def translate(
+    model,
+    source_tokenizer,
+    target_tokenizer,
+    sources: list[str],
+    *,
+    max_new_tokens: int = 64,
+    beam_width: int | None = None,
+    temperature: float = 0.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int | None = 0,
+) -> list[str]:
+    """Decode an encoder-decoder model: source sentences -> target sentences.
+
+    The decoder starts from `BOS_ID` and stops at `EOS_ID` (or after
+    `max_new_tokens`). Greedy by default; `beam_width` for beam search.
+
+    Args:
+        model: a zoo encoder-decoder model (its stepper takes ``source_ids``).
+        source_tokenizer: tokenizer of the source side.
+        target_tokenizer: tokenizer of the target side.
+        sources: the sentences to translate (a batch, any lengths; padded here).
+        max_new_tokens: most target tokens per sentence.
+        beam_width: beams for beam search (None: sample or greedy).
+        temperature, top_k, top_p, seed: as in `generate`.
+
+    Returns:
+        One decoded string per source sentence.
+
+    Example:
+        >>> translate(model, src_tok, tgt_tok, ["3 March 1998"])
+        ['1998-03-03']
+    """
+    if isinstance(sources, str):
+        raise ZooError("translate() takes a list of sentences, not one string")
+    if not sources:
+        raise ZooError("translate() needs at least one sentence")
+    encoded = [_prompt_ids(source_tokenizer, s) for s in sources]
+    source_ids = np.full((len(encoded), max(map(len, encoded))), PAD_ID, np.int32)
+    for i, ids in enumerate(encoded):
+        source_ids[i, : len(ids)] = ids
+    out = generate_ids(
+        model,
+        np.full((len(sources), 1), BOS_ID, np.int32),
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        beam_width=beam_width,
+        eos_id=EOS_ID,
+        seed=seed,
+        source_ids=source_ids,
+    )
+    return [target_tokenizer.decode(row[1:]) for row in out]
 
 
 def generate_ids(

@@ -38,6 +38,7 @@ class Bundle:
     tokenizer: Tokenizer
     generation: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
+    source_tokenizer: Tokenizer | None = None  # encoder-decoder models only
 
 
 def _atomic_target(path: Path) -> Path:
@@ -50,16 +51,26 @@ def _atomic_target(path: Path) -> Path:
     return Path(tmp)
 
 
-def save(path, model, tokenizer: Tokenizer, *, generation=None, info=None) -> Path:
+def save(
+    path,
+    model,
+    tokenizer: Tokenizer,
+    *,
+    generation=None,
+    info=None,
+    source_tokenizer: Tokenizer | None = None,
+) -> Path:
     """Write `model` and `tokenizer` (and optional settings) to one file.
 
     Args:
         path: target file; ``.keras`` for a Keras model (Keras requires the
             suffix), any name for an n-gram model.
         model: a Keras model or an `NGramLM`.
-        tokenizer: the tokenizer used to train it.
+        tokenizer: the tokenizer used to train it (the target side's, for an
+            encoder-decoder model).
         generation: default generation settings (temperature, top_k, ...).
         info: free-form JSON-able facts (data, epochs, perplexity, ...).
+        source_tokenizer: an encoder-decoder model's source-side tokenizer.
 
     Returns:
         The path written.
@@ -75,6 +86,7 @@ def save(path, model, tokenizer: Tokenizer, *, generation=None, info=None) -> Pa
         "format": FORMAT,
         "kind": "keras" if is_keras else "ngram",
         "tokenizer": tokenizer.get_config(),
+        "source_tokenizer": source_tokenizer and source_tokenizer.get_config(),
         "generation": dict(generation or {}),
         "info": dict(info or {}),
     }
@@ -122,6 +134,18 @@ def read_meta(path) -> dict:
     return meta
 
 
+# Every module that registers Keras serializables: `load` imports them all, so
+# a saved GPT or BERT loads without the user importing its module first.
+SERIALIZABLE_MODULES = (
+    "zoo.training",
+    "zoo.layers",
+    "zoo.models.gpt",
+    "zoo.models.bert",
+    "zoo.models.transformer",
+    "zoo.models.seq2seq",
+)
+
+
 def load(path, *, safe_mode: bool = True) -> Bundle:
     """Load what `save` wrote: model, tokenizer, generation defaults, info.
 
@@ -137,10 +161,12 @@ def load(path, *, safe_mode: bool = True) -> Bundle:
     meta = read_meta(path)
     tokenizer = Tokenizer.from_config(meta["tokenizer"])
     if meta["kind"] == "keras":
+        import importlib
+
         import keras
 
-        import zoo.layers  # noqa: F401  (registers zoo's layers for loading)
-
+        for module in SERIALIZABLE_MODULES:  # registers their layers for loading
+            importlib.import_module(module)
         model = keras.saving.load_model(path, compile=False, safe_mode=safe_mode)
     else:
         from zoo.models.ngram import NGramLM
@@ -149,4 +175,11 @@ def load(path, *, safe_mode: bool = True) -> Bundle:
             with zipfile.ZipFile(path) as zf:
                 inner = zf.extract(NGRAM_MEMBER, tmpdir)
             model = NGramLM.load(inner)
-    return Bundle(model, tokenizer, meta.get("generation", {}), meta.get("info", {}))
+    source = meta.get("source_tokenizer")
+    return Bundle(
+        model,
+        tokenizer,
+        meta.get("generation", {}),
+        meta.get("info", {}),
+        Tokenizer.from_config(source) if source else None,
+    )

@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -239,15 +238,32 @@ class _EpochTimer(keras.callbacks.Callback):
             logs["epoch_seconds"] = time.perf_counter() - self._start
 
 
-class _StopOnNaN(keras.callbacks.TerminateOnNaN):
-    """`TerminateOnNaN` that remembers where it stopped, for a clear message."""
+class _StopOnNaN(keras.callbacks.Callback):
+    """Stops training when the loss becomes NaN or infinite, and remembers
+    where, for a clear message. (A stop asked for by another callback is not
+    a NaN.)"""
 
     stopped_at = None
 
-    def on_batch_end(self, batch, logs=None):
-        super().on_batch_end(batch, logs)
-        if self.model.stop_training and self.stopped_at is None:
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
             self.stopped_at = batch
+            self.model.stop_training = True
+
+
+class _Backup(keras.callbacks.BackupAndRestore):
+    """`BackupAndRestore` that keeps its checkpoint when training ends (a rerun
+    with more epochs continues) and never saves an epoch that ended in NaN (the
+    last good checkpoint stays)."""
+
+    def __init__(self, backup_dir, nan_guard: _StopOnNaN):
+        super().__init__(backup_dir, delete_checkpoint=False)
+        self._nan_guard = nan_guard
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._nan_guard.stopped_at is None:
+            super().on_epoch_end(epoch, logs)
 
 
 def train(
@@ -271,8 +287,9 @@ def train(
         epochs: total epochs, counting those done before a resume.
         steps_per_epoch: batches per epoch (default: one pass over `train_ds`).
         run_dir: if given, `run_dir/backup` holds the per-epoch checkpoint (a
-            rerun with the same run_dir resumes from it) and
-            `run_dir/history.csv` the per-epoch log.
+            rerun with the same run_dir resumes from it: after a crash, or
+            with more `epochs` to go on training) and `run_dir/history.csv`
+            the per-epoch log.
         callbacks: more Keras callbacks.
         verbose: passed to `fit` (the progress bar by default).
 
@@ -295,7 +312,7 @@ def train(
             # A fresh run (no checkpoint to resume): start a fresh log too.
             (run_dir / "history.csv").unlink(missing_ok=True)
         cbs += [
-            keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+            _Backup(str(run_dir / "backup"), nan_guard),
             keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
         ]
     if steps_per_epoch is not None:
@@ -332,7 +349,14 @@ def read_history(path: str | os.PathLike) -> dict[str, list[float]]:
             if row.get("epoch", "epoch") != "epoch":
                 rows[int(row["epoch"])] = row
     keys = [k for k in next(iter(rows.values()), {}) if k != "epoch"]
-    return {k: [float(rows[e][k]) for e in sorted(rows)] for k in keys}
+    history = {k: [_number(rows[e][k]) for e in sorted(rows)] for k in keys}
+    # CSVLogger writes "NA" for a metric an epoch did not have (val_* without
+    # validation data): a column with no value at all is dropped.
+    return {k: v for k, v in history.items() if not all(map(math.isnan, v))}
+
+
+def _number(text: str) -> float:
+    return math.nan if text in ("", "NA") else float(text)
 
 
 def evaluate(model: keras.Model, dataset: tf.data.Dataset, *, pad_id=PAD_ID) -> dict:
@@ -355,28 +379,3 @@ def evaluate(model: keras.Model, dataset: tf.data.Dataset, *, pad_id=PAD_ID) -> 
         raise ZooError("the evaluation data has no real (non-padding) tokens")
     mean = total / count
     return {"nll": mean, "perplexity": math.exp(mean), "tokens": int(count)}
-
-
-def plot_history(history: dict[str, list[float]], path: str | os.PathLike) -> Path:
-    """Save a loss-curve PNG (training and validation loss per epoch)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for key in ("loss", "val_loss"):
-        if key in history:
-            epochs = np.arange(1, len(history[key]) + 1)
-            ax.plot(epochs, history[key], marker="o", label=key)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("cross-entropy (nats per token)")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path

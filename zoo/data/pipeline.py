@@ -76,9 +76,15 @@ def make_dataset(
     # starts, batched, then gathered, so memory stays O(len(ids)) even with
     # stride 1.
     starts = np.arange(n_windows, dtype=np.int64) * stride
-    if not training and n_windows % batch_size:
-        # Point the padding windows at an all-PAD tail: ignored by loss/metrics.
-        n_pad = batch_size - n_windows % batch_size
+    if not training:
+        last_target = (n_windows - 1) * stride + seq_len  # the last id scored
+        if mode == "shifted" and last_target < len(ids) - 1:
+            # The ragged tail: one more window, its end padded (and ignored),
+            # so that every target in the text is scored.
+            starts = np.append(starts, last_target)
+        # Padding windows fill the last batch; they point at an all-PAD tail,
+        # which the loss and metrics ignore.
+        n_pad = -len(starts) % batch_size
         starts = np.concatenate([starts, np.full(n_pad, len(ids), np.int64)])
         ids = np.concatenate([ids, np.full(seq_len + 1, PAD_ID, np.int32)])
     ids_t = tf.constant(ids)
