@@ -38,9 +38,16 @@ _EXPORTS = {
     "evaluate": "zoo.training",
     "Perplexity": "zoo.training",
     "generate": "zoo.generation",
+    "translate": "zoo.generation",
+    "load_translation": "zoo.data.translation",
+    "PairCorpus": "zoo.data.translation",
+    "corpus_bleu": "zoo.evaluation",
+    "exact_match": "zoo.evaluation",
     "save": "zoo.saving",
     "load": "zoo.saving",
     "listings": "zoo.listings",
+    "plot_attention": "zoo.plotting",
+    "plot_history": "zoo.plotting",
     "ZooError": "zoo.errors",
 }
 

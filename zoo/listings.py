@@ -21,6 +21,7 @@ verbatim in its document.
 
 from __future__ import annotations
 
+import importlib
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,6 @@ from dataclasses import dataclass, field
 import keras
 
 from zoo.errors import ZooError, ZooWarning
-from zoo.models import rnn
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,9 @@ class Listing:
         zoo_kwargs: keyword arguments for the factory, besides vocab_size.
         errata: what the listing gets wrong, and what zoo does instead.
         as_written: builds (and compiles, as the listing does) the listing.
+        framework: what the listing is written with: "keras", or "pytorch"
+            for a listing that zoo cannot run (its `as_written` raises a
+            `ZooError` that says why and names the zoo version).
     """
 
     id: str
@@ -61,6 +64,7 @@ class Listing:
     zoo_kwargs: dict
     errata: tuple[str, ...]
     as_written: Callable[..., keras.Model] = field(repr=False)
+    framework: str = "keras"
 
     @property
     def zoo_call(self) -> str:
@@ -77,9 +81,28 @@ class Listing:
 
     def build_zoo(self, vocab_size: int | None = None, **overrides) -> keras.Model:
         """The zoo model that replaces the listing, with the listing's sizes."""
-        factory = getattr(rnn, self.factory)
-        vocab_size = self.sizes["vocab_size"] if vocab_size is None else vocab_size
+        factory = _find_factory(self.factory)
+        if vocab_size is None:  # 004-4.2 names it input_dim, as its code does
+            vocab_size = self.sizes.get("vocab_size", self.sizes.get("input_dim"))
         return factory(vocab_size, **{**self.zoo_kwargs, **overrides})
+
+
+# Where build_zoo looks for a factory named in a listing entry.
+_FACTORY_MODULES = (
+    "zoo.models.rnn",
+    "zoo.models.transformer",
+    "zoo.models.seq2seq",
+    "zoo.models.bert",
+)
+
+
+def _find_factory(name: str) -> Callable[..., keras.Model]:
+    """The zoo factory called `name`, from the model module that defines it."""
+    for module in _FACTORY_MODULES:
+        factory = getattr(importlib.import_module(module), name, None)
+        if factory is not None:
+            return factory
+    raise ZooError(f"no zoo factory named {name!r} in {', '.join(_FACTORY_MODULES)}")
 
 
 # --- the listings, in document order ----------------------------------------
@@ -112,6 +135,23 @@ model = tf.keras.Sequential([
 
 # 编译模型
 model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
+"""
+
+_CODE_001_5 = """\
+import torch
+from transformers import BertForMaskedLM, BertTokenizer
+
+tokenizer = BertTokenizer.from_pretrained('bert-base-uncased')
+model = BertForMaskedLM.from_pretrained('bert-base-uncased')
+
+text = "The capital of France is [MASK]."
+inputs = tokenizer(text, return_tensors='pt')
+outputs = model(**inputs)
+predictions = outputs[0]
+
+predicted_index = torch.argmax(predictions, dim=-1).item()
+token = tokenizer.convert_ids_to_tokens(inputs['input_ids'][0])[predicted_index]
+print(f"The capital of France is {token}.")
 """
 
 _CODE_002 = """\
@@ -166,6 +206,41 @@ model.compile(optimizer='rmsprop', loss='categorical_crossentropy', metrics=['ac
 
 # 训练模型
 model.fit(x_train, y_train, epochs=10, batch_size=128)
+"""
+
+_CODE_004_42 = """\
+import tensorflow as tf
+from tensorflow.keras.models import Model
+from tensorflow.keras.layers import MultiHeadAttention, Dense, Input, Embedding, LayerNormalization
+
+# 定义Transformer模型
+def Transformer(input_dim, output_dim, num_heads, ff_dim):
+    # 输入层
+    inputs = Input(shape=(None,))
+
+    # 编码器
+    x = Embedding(input_dim, output_dim)(inputs)
+    x = LayerNormalization(epsilon=1e-6)(x)
+    x = MultiHeadAttention(num_heads=num_heads, key_dim=output_dim)(x, x)
+    x = LayerNormalization(epsilon=1e-6)(x)
+    x = Dense(ff_dim, activation="relu")(x)
+    x = LayerNormalization(epsilon=1e-6)(x)
+
+    # 解码器
+    decoder_input = Input(shape=(None,))
+    decoder_embedding = Embedding(input_dim, output_dim)(decoder_input)
+    x = Concatenate()([x, decoder_embedding])
+    x = Dense(output_dim, activation="softmax")(x)
+
+    # 模型
+    return Model(inputs=[inputs, decoder_input], outputs=x)
+
+# 构建Transformer模型
+model = Transformer(input_dim=10000, output_dim=256, num_heads=4, ff_dim=512)
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+# 训练模型
+model.fit(x_train, y_train, epochs=10, batch_size=32)
 """
 
 # The texts leave these sizes open. The listings use the variable names of
@@ -228,6 +303,18 @@ def _as_written_000_42(*, vocab_size, embedding_dim, lstm_units):
     )
 
 
+def _as_written_001_5(*, vocab_size):
+    raise ZooError(
+        "listing 001-s5 is PyTorch + Hugging Face transformers, not Keras, and "
+        "downloads the 'bert-base-uncased' checkpoint (about 440 MB) from the "
+        "internet when it first runs: it cannot run offline or behind a firewall, "
+        "and zoo does not install torch. The zoo version runs offline on the "
+        "bundled corpus: `model, tokenizer, _ = zoo.models.bert.train_mlm()` then "
+        "`zoo.models.bert.fill_mask(model, tokenizer, text_with_[MASK])` "
+        f"(build_bert_mlm({vocab_size}) for the model alone)."
+    )
+
+
 def _as_written_002(*, vocab_size, embedding_dim, units):
     inputs = keras.layers.Input(shape=(None, embedding_dim))
     hidden = keras.layers.LSTM(units)(inputs)
@@ -270,6 +357,45 @@ def _as_written_004_41(*, vocab_size, embedding_dim, units):
     model.add(keras.layers.Dense(units=vocab_size, activation="softmax"))
     model.compile(
         optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"]
+    )
+    return model
+
+
+def _as_written_004_42(*, input_dim, output_dim, num_heads, ff_dim):
+    """The listing's `Transformer` function, with `Concatenate` imported.
+
+    Runs only when the source and target have the same length (S == T): the
+    Concatenate joins (B, S, ff_dim) encoder features and (B, T, output_dim)
+    decoder embeddings position by position. Its output has output_dim
+    classes, not input_dim, so target ids >= output_dim break the loss.
+    """
+    warnings.warn(
+        "listing 004-4.2 as written: the encoder and decoder are glued position "
+        "by position (the source and target must have the same length), the "
+        f"output layer has output_dim={output_dim} classes instead of the "
+        f"vocabulary's {input_dim}, and there is no cross-attention, positional "
+        "encoding, mask or residual connection. Use zoo.build_transformer (see "
+        "the errata) for a real model.",
+        ZooWarning,
+        stacklevel=3,
+    )
+    inputs = keras.layers.Input(shape=(None,))
+
+    x = keras.layers.Embedding(input_dim, output_dim)(inputs)
+    x = keras.layers.LayerNormalization(epsilon=1e-6)(x)
+    x = keras.layers.MultiHeadAttention(num_heads=num_heads, key_dim=output_dim)(x, x)
+    x = keras.layers.LayerNormalization(epsilon=1e-6)(x)
+    x = keras.layers.Dense(ff_dim, activation="relu")(x)
+    x = keras.layers.LayerNormalization(epsilon=1e-6)(x)
+
+    decoder_input = keras.layers.Input(shape=(None,))
+    decoder_embedding = keras.layers.Embedding(input_dim, output_dim)(decoder_input)
+    x = keras.layers.Concatenate()([x, decoder_embedding])  # never imported
+    x = keras.layers.Dense(output_dim, activation="softmax")(x)
+
+    model = keras.Model(inputs=[inputs, decoder_input], outputs=x)
+    model.compile(
+        optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
     )
     return model
 
@@ -326,6 +452,52 @@ LISTINGS: dict[str, Listing] = {
                 "(递归神经网络 usually means a recursive, tree-shaped network).",
             ),
             as_written=_as_written_000_42,
+        ),
+        Listing(
+            id="001-s5",
+            document="001",
+            section="5. 项目实践：代码实例和详细解释说明",
+            title="BERT fills in [MASK] (PyTorch, a downloaded checkpoint)",
+            code=_CODE_001_5,
+            sizes={"vocab_size": 30522},
+            sizes_from="bert-base-uncased's vocabulary (30522 WordPiece tokens)",
+            factory="build_bert_mlm",
+            zoo_kwargs={},
+            errata=(
+                "from_pretrained('bert-base-uncased') downloads the tokenizer and "
+                "about 440 MB of weights from the Hugging Face Hub on first use: "
+                "offline or behind a firewall it fails (PITFALLS #23). It also needs "
+                "torch and transformers, which the text never installs, in a series "
+                "otherwise written with TensorFlow/Keras. zoo trains its own small "
+                "masked LM offline: zoo.models.bert.train_mlm() on the bundled "
+                "plays (character level, so a [MASK] hides one character; it knows "
+                "Shakespeare, not the capital of France).",
+                "predictions = outputs[0] is the logits of every position, shape "
+                "(1, T, V) with T = 9 here ([CLS] the capital of france is [MASK] . "
+                "[SEP]). torch.argmax(predictions, dim=-1) is then T token ids, one "
+                "per position, and .item() only converts a one-element tensor: it "
+                "raises RuntimeError ('a Tensor with 9 elements cannot be converted "
+                "to Scalar'). The prediction wanted is the row at the [MASK] "
+                "position only: predictions[0, mask_index].argmax(-1), with "
+                "mask_index where input_ids == tokenizer.mask_token_id. "
+                "zoo.models.bert.fill_mask reads exactly that row (tested), and "
+                "returns the top-k tokens with their probabilities.",
+                "Even with one id, tokenizer.convert_ids_to_tokens(inputs['input_ids']"
+                "[0])[predicted_index] uses the predicted vocabulary id (0..30521) "
+                "as a position in the 9 tokens of the input sentence: an IndexError, "
+                "or one of the sentence's own words. The vocabulary lookup is "
+                "tokenizer.convert_ids_to_tokens(predicted_id).",
+                "The text explains '双向编码器' as 'the first and second halves of the "
+                "input are both encoded'. Bidirectional means more: in every layer "
+                "each position attends to all positions, left and right, so a later "
+                "word changes the vectors of earlier ones (a test shows it for "
+                "build_bert_mlm, and shows that a causal GPT never does). That is "
+                "why BERT fills gaps but cannot generate text left to right.",
+                "BERT came from Google AI Language (Devlin et al., 2019), not the "
+                "Google Brain team the text names.",
+            ),
+            as_written=_as_written_001_5,
+            framework="pytorch",
         ),
         Listing(
             id="002",
@@ -419,6 +591,94 @@ LISTINGS: dict[str, Listing] = {
                 _TF_KERAS,
             ),
             as_written=_as_written_004_41,
+        ),
+        Listing(
+            id="004-4.2",
+            document="004",
+            section="4.2 Transformer模型的Python代码示例",
+            title="'a Transformer' (one attention layer; the decoder only an "
+            "Embedding, concatenated to the encoder)",
+            code=_CODE_004_42,
+            sizes={
+                "input_dim": 10000,
+                "output_dim": 256,
+                "num_heads": 4,
+                "ff_dim": 512,
+            },
+            sizes_from="the listing itself (10000, 256, 4, 512)",
+            factory="build_transformer",
+            zoo_kwargs={
+                "embedding_dim": 256,
+                "num_heads": 4,
+                "ff_dim": 512,
+                "num_layers": 1,
+            },
+            errata=(
+                "`Concatenate` is used but never imported: the listing stops with a "
+                "NameError. zoo's as-written build imports it and changes nothing "
+                "else.",
+                "The encoder and decoder are joined by Concatenate()([x, "
+                "decoder_embedding]): the encoder vector at position t is glued to the "
+                "decoder embedding at position t. That is not cross-attention. It "
+                "runs only when source and target have the same length (S == T; "
+                "otherwise Keras raises a shape error), and target position t sees "
+                "source position t only through that one encoder vector, an "
+                "alignment that translation does not have ('3 March 1998' -> "
+                "'1998-03-03'). zoo's decoder blocks cross-attend: every target "
+                "position weighs every real source position.",
+                "The decoder is a single Embedding: no self-attention and no "
+                "feed-forward network. Every layer after the Concatenate works "
+                "position by position, so the prediction at position t depends on "
+                "the decoder token at t and on nothing written before it (a test "
+                "changes one decoder token and only that position's output moves). "
+                "It does not see the future, but it has no past either. zoo's "
+                "decoder blocks use causal self-attention over tokens 0..t.",
+                "The output layer is Dense(output_dim, activation='softmax'): "
+                "output_dim=256 classes, not the input_dim=10000 ids of the "
+                "vocabulary. Any target id >= 256 is out of range: "
+                "sparse_categorical_crossentropy raises an InvalidArgumentError on a "
+                "CPU (and gives NaN on a GPU). zoo's output is "
+                "Dense(target_vocab_size) logits.",
+                "No positional encoding (document 001, section 3, step 2: 位置编码). "
+                "Self-attention is blind to order, so the encoder output at a "
+                "position depends on its own token and the set of source tokens, "
+                "not their order: '12/03/98' and '03/12/98' look alike. zoo adds "
+                "sinusoidal (or learned) positions, TokenAndPositionEmbedding.",
+                "No masks. Padded sequences are attended to as if padding were text "
+                "(no padding mask), and the loss counts the padding positions "
+                "(PITFALLS #2). zoo builds the source padding mask from the PAD ids "
+                "for encoder self-attention and for cross-attention, the decoder's "
+                "causal mask is always on, and the loss ignores padding.",
+                "No residual connections, although section 2.3 lists them "
+                "(残差连接): each sub-layer replaces its input, and "
+                "LayerNormalization is applied to the embeddings and after each "
+                "sub-layer with no sum, neither the paper's LayerNorm(x + f(x)) nor "
+                "pre-norm x + f(LayerNorm(x)). zoo's blocks do either (norm_first).",
+                "The feed-forward network is half there: Dense(ff_dim, relu) with no "
+                "Dense back to the model width, so the encoder's output is ff_dim=512 "
+                "wide, not output_dim=256 (the Concatenate is 512 + 256 = 768 wide). "
+                "zoo's feed-forward network is Dense(ff_dim, relu) then Dense(C).",
+                "MultiHeadAttention(key_dim=output_dim): key_dim is the size of each "
+                "head, so this is 4 heads of 256 (1024-wide projections), four times "
+                "the work of the paper's output_dim // num_heads = 64 per head. zoo's "
+                "heads are C // H wide.",
+                "One attention layer in the encoder and none in the decoder; the "
+                "paper stacks N = 6 encoder and 6 decoder blocks. zoo: num_layers "
+                "of each (1 in this entry's zoo call, as in the listing).",
+                "Input(shape=(None,)) is float32: token ids are passed as floats "
+                "(exact only below 2**24; Embedding casts them back). zoo's inputs "
+                "are int32.",
+                "x_train and y_train are never defined: x_train must be a pair [source "
+                "ids, decoder input ids] and y_train the decoder input shifted by one "
+                "(teacher forcing); the text does not say so. zoo: "
+                "zoo.data.translation.encode_pairs. And a model trained this way "
+                "needs a decoding loop to translate (greedy or beam search), which "
+                "the text does not give: zoo.generation.translate.",
+                _SOFTMAX,
+                "No dropout anywhere; the paper uses 0.1 (zoo's default).",
+                _TF_KERAS,
+            ),
+            as_written=_as_written_004_42,
         ),
     ]
 }
