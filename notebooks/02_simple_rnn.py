@@ -102,7 +102,7 @@ LEARNING_RATE = 2e-3
 EPOCHS = 1 if FAST else 5  # 5 for a readable sample
 STEPS_PER_EPOCH = 20 if FAST else 200  # 5 x 200 steps: a few minutes on a CPU
 
-LISTING_EMBEDDING_DIM = 16  # the listings' own sizes (256 / 1024) are far bigger;
+LISTING_EMBEDDING_DIM = 16  # the listings' sizes (up to 256 / 1024) are far bigger;
 LISTING_UNITS = 32  # small here, so "as written" builds in a moment
 
 PROMPT = "ROMEO:"  # the bundled plays name a speaker as "Romeo.\n"
@@ -277,8 +277,11 @@ as_written.summary()
 def show_errata(entry):
     """Print a listing's errata as a wrapped, numbered list."""
     for number, line in enumerate(entry.errata, start=1):
-        print(textwrap.fill(line, 84, initial_indent=f"{number}. ",
-                            subsequent_indent="   "))
+        print(
+            textwrap.fill(
+                line, 84, initial_indent=f"{number}. ", subsequent_indent="   "
+            )
+        )
 
 
 show_errata(entry)
@@ -412,8 +415,10 @@ plt.show()
 
 # %%
 scores = evaluate(model, valid_ds)
-print(f"validation perplexity: {scores['perplexity']:.2f} "
-      f"over {scores['tokens']:,} characters")
+print(
+    f"validation perplexity: {scores['perplexity']:.2f} "
+    f"over {scores['tokens']:,} characters"
+)
 print(f"uniform guessing:      {tokenizer.vocab_size:.2f}")
 
 # %% [markdown]
@@ -430,12 +435,25 @@ print(f"uniform guessing:      {tokenizer.vocab_size:.2f}")
 
 # %%
 for temperature in (0.0, 0.7, 1.0):
-    text = generate(model, tokenizer, PROMPT, max_new_tokens=MAX_NEW_TOKENS,
-                    temperature=temperature, seed=SEED)
+    text = generate(
+        model,
+        tokenizer,
+        PROMPT,
+        max_new_tokens=MAX_NEW_TOKENS,
+        temperature=temperature,
+        seed=SEED,
+    )
     print(f"--- temperature={temperature}\n{text}\n")
 
-text = generate(model, tokenizer, PROMPT, max_new_tokens=MAX_NEW_TOKENS,
-                temperature=1.0, top_k=5, seed=SEED)
+text = generate(
+    model,
+    tokenizer,
+    PROMPT,
+    max_new_tokens=MAX_NEW_TOKENS,
+    temperature=1.0,
+    top_k=5,
+    seed=SEED,
+)
 print(f"--- temperature=1.0, top_k=5\n{text}")
 
 # %% [markdown]

@@ -92,9 +92,9 @@ EMBEDDING_DIM = 32 if FAST else 64  # E
 UNITS = 64 if FAST else 256  # size of h and of the cell state c
 LEARNING_RATE = 2e-3
 EPOCHS = 1 if FAST else 5  # 5 for a readable sample
-STEPS_PER_EPOCH = 20 if FAST else 200  # 5 x 200 steps: a few minutes on a CPU
+STEPS_PER_EPOCH = 20 if FAST else 200  # 5 x 200 steps: ~4x the SimpleRNN time
 
-LISTING_EMBEDDING_DIM = 16  # the listings' own sizes (256 / 1024) are far bigger;
+LISTING_EMBEDDING_DIM = 16  # the listings' sizes (up to 256 / 1024) are far bigger;
 LISTING_UNITS = 32  # small here, so "as written" builds in a moment
 
 PROMPT = "ROMEO:"  # the bundled plays name a speaker as "Romeo.\n"
@@ -185,7 +185,11 @@ h_prev = rng.normal(size=(2, UNITS)).astype("float32")  # (B, units)
 c_prev = rng.normal(size=(2, UNITS)).astype("float32")
 
 h_ours, c_ours = lstm_step(
-    x_t, h_prev, c_prev, cell.kernel.numpy(), cell.recurrent_kernel.numpy(),
+    x_t,
+    h_prev,
+    c_prev,
+    cell.kernel.numpy(),
+    cell.recurrent_kernel.numpy(),
     cell.bias.numpy(),
 )
 h_keras, (_, c_keras) = cell(x_t, [h_prev, c_prev])
@@ -207,8 +211,11 @@ print("numpy LSTM step == keras LSTMCell")
 def show_errata(entry):
     """Print a listing's errata as a wrapped, numbered list."""
     for number, line in enumerate(entry.errata, start=1):
-        print(textwrap.fill(line, 84, initial_indent=f"{number}. ",
-                            subsequent_indent="   "))
+        print(
+            textwrap.fill(
+                line, 84, initial_indent=f"{number}. ", subsequent_indent="   "
+            )
+        )
 
 
 entry_000 = listings.get("000-4.2")
@@ -249,9 +256,11 @@ as_written_002 = entry_002.build_as_written(
     units=LISTING_UNITS,
 )
 print("input: ", as_written_002.input_shape, "(B, T, E): vectors, not ids")
-vectors = np.random.default_rng(SEED).normal(
-    size=(4, SEQ_LEN, LISTING_EMBEDDING_DIM)
-).astype("float32")
+vectors = (
+    np.random.default_rng(SEED)
+    .normal(size=(4, SEQ_LEN, LISTING_EMBEDDING_DIM))
+    .astype("float32")
+)
 print("output:", as_written_002(vectors).shape, "(B, V)")
 as_written_002.summary()
 show_errata(entry_002)
@@ -343,10 +352,14 @@ plt.show()
 # %%
 valid_scores = evaluate(model, valid_ds)
 test_scores = evaluate(model, test_ds)
-print(f"validation perplexity: {valid_scores['perplexity']:6.2f} "
-      f"({valid_scores['tokens']:,} characters)")
-print(f"test perplexity:       {test_scores['perplexity']:6.2f} "
-      f"({test_scores['tokens']:,} characters)")
+print(
+    f"validation perplexity: {valid_scores['perplexity']:6.2f} "
+    f"({valid_scores['tokens']:,} characters)"
+)
+print(
+    f"test perplexity:       {test_scores['perplexity']:6.2f} "
+    f"({test_scores['tokens']:,} characters)"
+)
 print(f"uniform guessing:      {tokenizer.vocab_size:6.2f}")
 
 # %% [markdown]
@@ -358,12 +371,25 @@ print(f"uniform guessing:      {tokenizer.vocab_size:6.2f}")
 
 # %%
 for temperature in (0.0, 0.7, 1.0):
-    text = generate(model, tokenizer, PROMPT, max_new_tokens=MAX_NEW_TOKENS,
-                    temperature=temperature, seed=SEED)
+    text = generate(
+        model,
+        tokenizer,
+        PROMPT,
+        max_new_tokens=MAX_NEW_TOKENS,
+        temperature=temperature,
+        seed=SEED,
+    )
     print(f"--- temperature={temperature}\n{text}\n")
 
-text = generate(model, tokenizer, PROMPT, max_new_tokens=MAX_NEW_TOKENS,
-                temperature=1.0, top_k=5, seed=SEED)
+text = generate(
+    model,
+    tokenizer,
+    PROMPT,
+    max_new_tokens=MAX_NEW_TOKENS,
+    temperature=1.0,
+    top_k=5,
+    seed=SEED,
+)
 print(f"--- temperature=1.0, top_k=5\n{text}")
 
 # %% [markdown]

@@ -95,7 +95,7 @@ EMBEDDING_DIM = 32 if FAST else 64  # E
 UNITS = 64 if FAST else 256  # size of the GRU state h
 LEARNING_RATE = 2e-3
 EPOCHS = 1 if FAST else 5  # 5 for a readable sample
-STEPS_PER_EPOCH = 20 if FAST else 200  # 5 x 200 steps: a few minutes on a CPU
+STEPS_PER_EPOCH = 20 if FAST else 200  # 5 x 200 steps: ~4x the SimpleRNN time
 
 LISTING_EMBEDDING_DIM = 16  # the listing leaves its sizes open (zoo's record
 LISTING_UNITS = 32  # says 256 / 1024); small here, so it builds in a moment
@@ -157,8 +157,9 @@ listing_model.summary()
 
 # %%
 for number, line in enumerate(entry.errata, start=1):
-    print(textwrap.fill(line, 84, initial_indent=f"{number}. ",
-                        subsequent_indent="   "))
+    print(
+        textwrap.fill(line, 84, initial_indent=f"{number}. ", subsequent_indent="   ")
+    )
 
 # %% [markdown]
 # ## Bug 1: logits fed to a loss that expects probabilities
@@ -187,8 +188,10 @@ by_hand = -np.log(softmax[targets])
 
 print("target  listing (from_logits=False)  zoo (from_logits=True)  -log softmax")
 for t in targets:
-    print(f"{t:6d}  {float(listing_loss[t]):27.4f}  {float(correct_loss[t]):22.4f}"
-          f"  {by_hand[t]:11.4f}")
+    print(
+        f"{t:6d}  {float(listing_loss[t]):27.4f}  {float(correct_loss[t]):22.4f}"
+        f"  {by_hand[t]:11.4f}"
+    )
 np.testing.assert_allclose(correct_loss, by_hand, rtol=1e-5)
 
 # %% [markdown]
@@ -243,8 +246,10 @@ window = x[0].numpy()  # (T,) ids
 k = SEQ_LEN // 2
 changed = window.copy()
 changed[k] = tokenizer.token_to_id("z" if tokenizer.decode([window[k]]) != "z" else "q")
-print(f"position {k}: {tokenizer.decode([window[k]])!r} -> "
-      f"{tokenizer.decode([changed[k]])!r}")
+print(
+    f"position {k}: {tokenizer.decode([window[k]])!r} -> "
+    f"{tokenizer.decode([changed[k]])!r}"
+)
 
 
 def logit_change(model, a, b):
@@ -331,8 +336,10 @@ plt.show()
 
 # %%
 scores = evaluate(model, valid_ds)
-print(f"validation perplexity: {scores['perplexity']:.2f} "
-      f"over {scores['tokens']:,} characters")
+print(
+    f"validation perplexity: {scores['perplexity']:.2f} "
+    f"over {scores['tokens']:,} characters"
+)
 print(f"uniform guessing:      {tokenizer.vocab_size:.2f}")
 
 # %% [markdown]
@@ -343,12 +350,25 @@ print(f"uniform guessing:      {tokenizer.vocab_size:.2f}")
 
 # %%
 for temperature in (0.0, 0.7, 1.0):
-    text = generate(model, tokenizer, PROMPT, max_new_tokens=MAX_NEW_TOKENS,
-                    temperature=temperature, seed=SEED)
+    text = generate(
+        model,
+        tokenizer,
+        PROMPT,
+        max_new_tokens=MAX_NEW_TOKENS,
+        temperature=temperature,
+        seed=SEED,
+    )
     print(f"--- temperature={temperature}\n{text}\n")
 
-text = generate(model, tokenizer, PROMPT, max_new_tokens=MAX_NEW_TOKENS,
-                temperature=1.0, top_k=5, seed=SEED)
+text = generate(
+    model,
+    tokenizer,
+    PROMPT,
+    max_new_tokens=MAX_NEW_TOKENS,
+    temperature=1.0,
+    top_k=5,
+    seed=SEED,
+)
 print(f"--- temperature=1.0, top_k=5\n{text}")
 
 # %% [markdown]

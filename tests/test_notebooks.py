@@ -45,7 +45,9 @@ def test_notebook_runs_in_fast_mode(path, monkeypatch, tmp_path):
     monkeypatch.setenv("ZOO_RUNS", str(tmp_path))
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
-        nb, timeout=600, kernel_name="python3",
+        nb,
+        timeout=600,
+        kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path)}},
     )
     start = time.perf_counter()
@@ -53,8 +55,11 @@ def test_notebook_runs_in_fast_mode(path, monkeypatch, tmp_path):
     seconds = time.perf_counter() - start
     print(f"{path.name}: {seconds:.1f} s in fast mode")
     errors = [
-        out for cell in nb.cells if cell.cell_type == "code"
-        for out in cell.get("outputs", []) if out.get("output_type") == "error"
+        out
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "error"
     ]
     assert not errors
     assert os.environ["ZOO_FAST"] == "1"
