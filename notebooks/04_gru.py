@@ -386,8 +386,8 @@ except ZooError as err:
 # As section 4 of the same text says, GPT-2 is a **Transformer**: a stack of
 # decoder blocks with masked (causal) self-attention, and no recurrence.
 # The mask does what "left to right" does here: position t may look at
-# positions 1..t only. zoo's Transformer language model comes with its
-# attention models. Our GRU is a good recurrent language model, not GPT-2.
+# positions 1..t only. zoo's GPT is that model (`zoo.build_gpt`, notebook
+# 08). Our GRU is a good recurrent language model, not GPT-2.
 
 # %% [markdown]
 # ## Summary

@@ -28,6 +28,12 @@ pytestmark = pytest.mark.usefixtures("keras_seed")
 
 ENTRIES = list(listings.LISTINGS.values())
 RECURRENT = ("SimpleRNN", "LSTM", "GRU")
+# The recurrent Keras listings; 001-s5 (BERT, PyTorch) and 004-4.2 (the
+# Transformer) have their own tests in test_bert.py and test_transformer.py.
+RECURRENT_ENTRIES = [
+    e for e in ENTRIES if re.search(r"\b(SimpleRNN|LSTM|GRU)\(", e.code)
+]
+KERAS_ENTRIES = [e for e in ENTRIES if e.framework == "keras"]
 LAYER_CALLS = {
     *RECURRENT,
     "Embedding",
@@ -153,7 +159,7 @@ def _setting(layer, name):
 
 
 def _as_written(entry, **sizes):
-    if entry.id == "003-s5":
+    if entry.id in ("003-s5", "004-4.2"):
         with pytest.warns(ZooWarning):
             return entry.build_as_written(**sizes)
     return entry.build_as_written(**sizes)
@@ -162,8 +168,17 @@ def _as_written(entry, **sizes):
 # --- every listing ---------------------------------------------------------------
 
 
-def test_the_listings_are_the_five_of_the_texts():
-    assert [e.document for e in ENTRIES] == ["000", "000", "002", "003", "004"]
+def test_the_listings_are_the_seven_of_the_texts():
+    documents = [e.document for e in ENTRIES]
+    assert documents == ["000", "000", "001", "002", "003", "004", "004"]
+    assert [e.id for e in RECURRENT_ENTRIES] == [
+        "000-4.1",
+        "000-4.2",
+        "002",
+        "003-s5",
+        "004-4.1",
+    ]
+    assert [e.id for e in ENTRIES if e.framework != "keras"] == ["001-s5"]
     assert len({e.id for e in ENTRIES}) == len(ENTRIES)
     for entry in ENTRIES:
         assert listings.get(entry.id) is entry
@@ -171,7 +186,7 @@ def test_the_listings_are_the_five_of_the_texts():
         listings.get("999")
 
 
-@pytest.mark.parametrize("entry", [_param(e) for e in ENTRIES])
+@pytest.mark.parametrize("entry", [_param(e) for e in RECURRENT_ENTRIES])
 def test_built_as_written_matches_the_code(entry):
     calls = layer_calls(entry.code, entry.sizes)
     model = _as_written(entry)
@@ -189,7 +204,7 @@ def test_built_as_written_matches_the_code(entry):
     assert model.get_compile_config()["metrics"] == written["metrics"]
 
 
-@pytest.mark.parametrize("entry", [_param(e) for e in ENTRIES])
+@pytest.mark.parametrize("entry", [_param(e) for e in RECURRENT_ENTRIES])
 def test_zoo_version_keeps_the_recurrent_layers_and_emits_logits(entry):
     calls = layer_calls(entry.code, entry.sizes)
     model = entry.build_zoo()
@@ -226,13 +241,24 @@ def test_zoo_call_names_the_factory(entry):
 
 
 @pytest.mark.parametrize("entry", [_param(e) for e in ENTRIES])
-def test_sizes_are_overridable_and_checked(entry):
+def test_every_listing_has_errata_and_checks_its_sizes(entry):
     assert entry.errata and all(isinstance(e, str) and e for e in entry.errata)
+    with pytest.raises(ZooError, match="no size"):
+        entry.build_as_written(hidden_size=3)
+
+
+@pytest.mark.parametrize("entry", [_param(e) for e in RECURRENT_ENTRIES])
+def test_sizes_are_overridable(entry):
     small = {**SMALL, **{k: UNITS for k in entry.sizes if k not in SMALL}}
     model = _as_written(entry, **small)
     assert model.layers[-1].units == 30
-    with pytest.raises(ZooError, match="no size"):
-        entry.build_as_written(hidden_size=3)
+
+
+def test_the_pytorch_listing_is_refused_with_the_zoo_way():
+    entry = listings.get("001-s5")
+    with pytest.raises(ZooError, match="offline") as caught:
+        entry.build_as_written()
+    assert "train_mlm" in str(caught.value) and "fill_mask" in str(caught.value)
 
 
 # --- the listings against their documents --------------------------------------------
@@ -282,6 +308,20 @@ def test_every_recurrent_keras_listing_is_covered(seeds_dir):
     covered = [_lines(e.code) for e in ENTRIES]
     for block in blocks:
         assert block in covered
+
+
+def test_every_model_listing_of_the_texts_is_covered(seeds_dir):
+    """Every Python block that builds a model (Keras or PyTorch) has an entry;
+    the only other block is the `!pip install tensorflow` line of 003."""
+    covered = [_lines(e.code) for e in ENTRIES]
+    others = []
+    for path in sorted(seeds_dir.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        for block in re.findall(r"```python\n(.*?)```", text, flags=re.S):
+            if _lines(block) not in covered:
+                others.append(_lines(block))
+    assert others == [["!pip install tensorflow"]]
+    assert len(covered) == len(ENTRIES) == 7
 
 
 # --- 003-s5: the bidirectional "GPT-2" ------------------------------------------------

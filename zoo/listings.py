@@ -92,6 +92,7 @@ _FACTORY_MODULES = (
     "zoo.models.rnn",
     "zoo.models.transformer",
     "zoo.models.seq2seq",
+    "zoo.models.gpt",
     "zoo.models.bert",
 )
 
@@ -547,7 +548,9 @@ LISTINGS: dict[str, Listing] = {
             errata=(
                 "This is not GPT-2. GPT-2 is a decoder-only Transformer (masked "
                 "self-attention, no recurrence); section 4 of the same text says so. "
-                "zoo's Transformer language model comes with the attention models.",
+                "zoo's GPT is that model: zoo.build_gpt(vocab_size), causal "
+                "self-attention blocks and no recurrence (this entry's zoo call keeps "
+                "the listing's GRU, made causal).",
                 "Bidirectional(GRU) reads every sequence backwards too, so the "
                 "prediction for step t has already seen token t+1, the answer: a "
                 "causal language model trained this way cheats and cannot generate "

@@ -7,6 +7,10 @@ _EXPORTS = {
     "build_simple_rnn": "zoo.models.rnn",
     "build_lstm": "zoo.models.rnn",
     "build_gru": "zoo.models.rnn",
+    "build_seq2seq": "zoo.models.seq2seq",
+    "build_transformer": "zoo.models.transformer",
+    "build_gpt": "zoo.models.gpt",
+    "build_bert_mlm": "zoo.models.bert",
     "NGramLM": "zoo.models.ngram",
 }
 
