@@ -90,6 +90,11 @@ def test_char_tokenize_for_digit_strings():
     assert corpus_bleu(["342007", "12"], ["342007", "12"], tokenize="char") == (
         pytest.approx(100.0)
     )
+    # Already char-level and still too short: the advice is exact_match alone.
+    with pytest.warns(ZooWarning, match="tokenize='char'") as caught:
+        corpus_bleu(["7", "1"], ["7", "1"], tokenize="char")
+    message = str(caught[0].message)
+    assert "exact_match()" in message and 'tokenize="char"' not in message
 
 
 def test_errors():

@@ -20,7 +20,7 @@ from zoo.generation import (
     sample_logits,
     step_logits,
 )
-from zoo.text import CharTokenizer
+from zoo.text import PAD_ID, CharTokenizer
 
 pytestmark = pytest.mark.usefixtures("keras_seed")
 
@@ -194,6 +194,36 @@ def test_decode_step_is_traced_once(tokenizer):
     generate(model, tokenizer, "to", max_new_tokens=2, temperature=0)
     assert len(model._zoo_decode_steps) == 2
     assert decode_step.experimental_get_tracing_count() == 1
+
+
+def test_decoding_stops_once_every_row_has_emitted_eos(lstm, tokenizer):
+    prompt = np.stack([tokenizer.encode("to be"), tokenizer.encode("or no")])
+    greedy = generate_ids(lstm, prompt, max_new_tokens=12, temperature=0)
+    new = greedy[:, 5:]
+    eos = int(new[0, 2])  # a token row 0 emits third: call it the end
+    firsts = [int(np.argmax(row == eos)) if (row == eos).any() else 12 for row in new]
+    key = next(k for k in lstm._zoo_decode_steps if k.temperature == 0)
+    stepper, decode_step = lstm._zoo_decode_steps[key]
+    calls = []
+
+    def counted(*args):
+        calls.append(1)
+        return decode_step(*args)
+
+    lstm._zoo_decode_steps[key] = (stepper, counted)
+    try:
+        out = generate_ids(lstm, prompt, max_new_tokens=12, temperature=0, eos_id=eos)
+    finally:
+        lstm._zoo_decode_steps[key] = (stepper, decode_step)
+    assert out.shape == greedy.shape
+    for row, first in enumerate(firsts):
+        np.testing.assert_array_equal(
+            out[row, : 5 + first + 1], greedy[row, : 5 + first + 1]
+        )
+        assert (out[row, 5 + first + 1 :] == PAD_ID).all()
+    # The prompt is read (5 steps, the last one samples), then one step per
+    # new token until the last row to finish has emitted eos.
+    assert len(calls) == 4 + min(max(firsts) + 1, 12)
 
 
 # --- filter_logits and sample_logits ------------------------------------------------

@@ -251,8 +251,30 @@ def test_a_prompt_longer_than_the_context_is_cropped(trained, tokenizer):
     assert out.shape == (1, 12 + 4)  # the last 12 of the prompt, 4 new tokens
     np.testing.assert_array_equal(out[:, :12], prompt[:, -12:])
     assert tokenizer.decode(out[0, 12:]) == "abcd"
-    with pytest.raises(ZooError, match="does not fit"):
-        generate_ids(model, prompt[:, :3], max_new_tokens=CONTEXT, temperature=0)
+    with pytest.raises(ZooError, match="does not fit"):  # beams need one window
+        generate_ids(
+            model, prompt[:, :3], max_new_tokens=CONTEXT, temperature=0, beam_width=2
+        )
+
+
+def test_generation_slides_past_the_context(trained, tokenizer):
+    model = trained[0]
+    prompt = tokenizer.encode("abcdefghij" * 3)[None, :]  # 30 tokens, context 16
+    n = 3 * CONTEXT + 5
+    out = generate_ids(model, prompt, max_new_tokens=n, temperature=0)
+    keep = CONTEXT // 2  # each window restarts from the last half context
+    assert out.shape == (1, keep + n)
+    np.testing.assert_array_equal(out[:, :keep], prompt[:, -keep:])
+    # Greedy keeps the pattern going across every window boundary.
+    text = tokenizer.decode(out[0])
+    assert text == ("abcdefghij" * 10)[2 : 2 + keep + n]
+    # Sampling is seeded across windows too.
+    a = generate_ids(model, prompt, max_new_tokens=n, temperature=1.0, seed=3)
+    b = generate_ids(model, prompt, max_new_tokens=n, temperature=1.0, seed=3)
+    np.testing.assert_array_equal(a, b)
+    assert generate(model, tokenizer, "abc", max_new_tokens=n, temperature=0) == (
+        "abc" + ("defghijabc" * 10)[:n]
+    )
 
 
 def test_generate_text_after_cropping(trained, tokenizer):

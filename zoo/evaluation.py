@@ -124,10 +124,15 @@ def corpus_bleu(
     result = BLEU(tokenize=tokenize).corpus_score(list(predictions), streams)
     short = [n for n, total in enumerate(result.totals, 1) if total == 0]
     if short:
+        advice = (
+            "score short outputs with exact_match()"
+            if tokenize == "char"
+            else 'score short outputs with tokenize="char" or exact_match()'
+        )
         warnings.warn(
             f"no prediction has {short[0]} or more tokens (tokenize={tokenize!r}), "
             f"so there are no {short[0]}-grams and BLEU is 0 whatever the quality; "
-            'score short outputs with tokenize="char" or exact_match()',
+            f"{advice}",
             ZooWarning,
             stacklevel=2,
         )

@@ -89,7 +89,10 @@ def filter_logits(logits, sampling: Sampling):
     best = tf.reduce_max(tf.where(keep, logits, -_BOUND), axis=-1, keepdims=True)
     logits = logits - best
     if sampling.temperature > 0:
-        logits = logits / sampling.temperature
+        # Multiply by 1/T computed in Python: T itself may be a float32
+        # denormal that flushes to 0 (0 / 0 = NaN); 1/T is capped so it stays
+        # a finite float32 (so 0 * scale is 0, never NaN).
+        logits = logits * min(1.0 / sampling.temperature, 1e38)
     logits = tf.maximum(tf.where(keep, logits, neg), neg)  # -inf -> finite
     if sampling.top_k is not None and sampling.top_k < vocab:
         kth = tf.math.top_k(logits, k=sampling.top_k).values[:, -1:]  # (B, 1)
@@ -383,10 +386,23 @@ def generate_ids(
         out = _generate_ngram(model, prompt_ids, max_new_tokens, sampling, seed)
     else:
         stepper, decode_step = _decode_step_fn(model, sampling)
-        prompt_ids = _fit_context(prompt_ids, max_new_tokens, stepper.max_length)
+        window = stepper.max_length
+        if (
+            window is not None
+            and beam_width is None
+            and not context
+            and max_new_tokens >= window
+        ):
+            # A decoder-only model asked for more than its context holds.
+            return _sliding_window(
+                stepper, decode_step, prompt_ids, max_new_tokens, seed, eos_id
+            )
+        prompt_ids = _fit_context(prompt_ids, max_new_tokens, window)
         state = stepper.initial_state(prompt_ids.shape[0], **context)
         if beam_width is None:
-            out = _sample_loop(decode_step, state, prompt_ids, max_new_tokens, seed)
+            out = _sample_loop(
+                decode_step, state, prompt_ids, max_new_tokens, seed, eos_id
+            )
         else:
             out = _beam_search(
                 stepper,
@@ -399,6 +415,35 @@ def generate_ids(
             )
     if eos_id is not None:
         generated = out[:, prompt_ids.shape[1] :]
+        after_eos = np.cumsum(generated == eos_id, axis=1) - (generated == eos_id) > 0
+        generated[after_eos] = PAD_ID
+    return out
+
+
+def _sliding_window(stepper, decode_step, prompt_ids, max_new_tokens, seed, eos_id):
+    """Sample more tokens than the context holds, a window at a time.
+
+    Each window starts from the last ``max_length // 2`` tokens so far (the
+    prompt's end at first), read afresh, and adds tokens until the context is
+    full: every new token sees at least half a context of text. Returns
+    (B, P' + max_new_tokens), P' = min(P, max_length // 2).
+    """
+    keep = max(1, stepper.max_length // 2)
+    out = prompt_ids[:, -keep:]
+    start = out.shape[1]
+    offset = 0  # keys differ from window to window
+    while out.shape[1] - start < max_new_tokens:
+        context = out[:, -keep:]
+        todo = max_new_tokens - (out.shape[1] - start)
+        n = min(todo, stepper.max_length - context.shape[1])
+        state = stepper.initial_state(context.shape[0])
+        chunk = _sample_loop(
+            decode_step, state, context, n, seed, eos_id, key_offset=offset
+        )
+        out = np.concatenate([out, chunk[:, context.shape[1] :]], axis=1)
+        offset += stepper.max_length
+    if eos_id is not None:
+        generated = out[:, start:]
         after_eos = np.cumsum(generated == eos_id, axis=1) - (generated == eos_id) > 0
         generated[after_eos] = PAD_ID
     return out
@@ -452,17 +497,30 @@ def _decode_step_fn(model, sampling: Sampling):
     return cache[sampling]
 
 
-def _sample_loop(decode_step, state, prompt_ids, max_new_tokens, seed):
-    prompt_len = prompt_ids.shape[1]
+def _sample_loop(
+    decode_step, state, prompt_ids, max_new_tokens, seed, eos_id=None, key_offset=0
+):
+    """(B, P) prompt -> (B, P + max_new_tokens). With `eos_id`, stops as soon
+    as every row has emitted it; the columns not generated are `PAD_ID`."""
+    batch, prompt_len = prompt_ids.shape
     out = [tf.constant(prompt_ids[:, t]) for t in range(prompt_len)]
+    finished = np.zeros(batch, dtype=bool)
     # Read the prompt token by token (its samples are discarded), then feed
     # back each sampled token. Every call has the same shapes: one trace.
     for t in range(prompt_len + max_new_tokens - 1):
-        key = tf.constant([seed, t], tf.int32)
+        key = tf.constant([seed, key_offset + t], tf.int32)
         nxt, state, _ = decode_step(out[t], state, tf.constant(t, tf.int32), key)
         if t + 1 >= prompt_len:
             out.append(nxt)
-    return tf.stack(out[: prompt_len + max_new_tokens], axis=1).numpy()
+            if eos_id is not None:
+                finished |= nxt.numpy() == eos_id
+                if finished.all():
+                    break
+    ids = tf.stack(out[: prompt_len + max_new_tokens], axis=1).numpy()
+    missing = prompt_len + max_new_tokens - ids.shape[1]
+    if missing:
+        ids = np.pad(ids, ((0, 0), (0, missing)), constant_values=PAD_ID)
+    return ids
 
 
 def _beam_search(
