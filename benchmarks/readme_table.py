@@ -1,6 +1,6 @@
 """Measure the README's model table: train each model with `zoo train`.
 
-    python benchmarks/readme_table.py            # every row, ~25 min on 2 cores
+    python benchmarks/readme_table.py            # every row, about an hour on 2 cores
     python benchmarks/readme_table.py lstm gru   # some rows
 
 Each row runs the real command (``zoo train MODEL ...``, defaults unless the
@@ -38,7 +38,12 @@ ROWS = {
     "elman_rnn": (["elman_rnn"], "doc 002 (its equations)"),
     "lstm": (["lstm"], "doc 000 4.2, doc 002"),
     "gru": (["gru"], "doc 003 s5 (made causal)"),
+    "gpt": (["gpt"], "doc 003 s4 (GPT-2), s5 (its erratum)"),
+    "bert": (["bert"], "doc 001 s5 (fill-mask)"),
+    "transformer": (["transformer"], "doc 004 4.2, doc 001 s3"),
+    "seq2seq": (["seq2seq"], "doc 000 4.3, doc 001 (attention, beam search)"),
 }
+TRANSLATION = ("transformer", "seq2seq")
 
 
 def zoo(*args) -> str:
@@ -48,6 +53,13 @@ def zoo(*args) -> str:
     if proc.returncode:
         raise SystemExit(f"zoo {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
     return proc.stdout
+
+
+def _number(pattern: str, text: str) -> float:
+    found = re.search(pattern, text)
+    if found is None:
+        raise SystemExit(f"no match for {pattern!r} in:\n{text[-2000:]}")
+    return float(found[1].replace(",", ""))
 
 
 def measure(label: str) -> dict:
@@ -64,15 +76,23 @@ def measure(label: str) -> dict:
         "command": "zoo train " + " ".join(args),
         "mirrors": mirrors,
         "wall_seconds": round(wall, 1),
-        "test_perplexity": float(re.search(r"perplexity ([\d.]+)", test)[1]),
+        "test_perplexity": _number(r"perplexity ([\d.]+)", test),
+        "test_score": None,
     }
-    data = re.search(r"(\w+)-level vocabulary of (\d+)", stdout)
-    row["level"], row["vocab_size"] = data[1], int(data[2])
+    if args[0] in TRANSLATION:
+        row["level"], row["vocab_size"] = "char", None
+        exact = _number(r"exact match ([\d.]+)", test)
+        bleu = _number(r"BLEU ([\d.]+)", test)
+        row["test_score"] = f"exact match {exact:.3f}, BLEU {bleu:.1f}"
+    else:
+        data = re.search(r"(\w+)-level vocabulary of (\d+)", stdout)
+        row["level"], row["vocab_size"] = data[1], int(data[2])
+    if args[0] == "bert":
+        accuracy = _number(r"masked-token accuracy ([\d.]+)", test)
+        row["test_score"] = f"masked-token accuracy {accuracy:.3f}"
     if args[0] == "ngram":
-        row["fit_seconds"] = float(re.search(r"fit in ([\d.]+) s", stdout)[1])
-        row["val_perplexity"] = float(
-            re.search(r"validation perplexity ([\d.]+)", stdout)[1]
-        )
+        row["fit_seconds"] = _number(r"fit in ([\d.]+) s", stdout)
+        row["val_perplexity"] = _number(r"validation perplexity ([\d.]+)", stdout)
         row["parameters"] = None
     else:
         from zoo.training import read_history
@@ -83,9 +103,7 @@ def measure(label: str) -> dict:
             statistics.median(history["epoch_seconds"]), 1
         )
         row["val_perplexity"] = round(history["val_perplexity"][-1], 3)
-        row["parameters"] = int(
-            re.search(r"([\d,]+) parameters", stdout)[1].replace(",", "")
-        )
+        row["parameters"] = int(_number(r"([\d,]+) parameters", stdout))
     return row
 
 
@@ -101,9 +119,9 @@ def main(labels: list[str]) -> None:
         print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
     print(
         "\n| model | mirrors | tokens | parameters | time per epoch | "
-        "val perplexity | test perplexity | command |"
+        "val perplexity | test perplexity | test score | command |"
     )
-    print("|---|---|---|---:|---:|---:|---:|---|")
+    print("|---|---|---|---:|---:|---:|---:|---|---|")
     for r in rows:
         params = f"{r['parameters']:,}" if r["parameters"] else "counts"
         epoch = (
@@ -111,10 +129,12 @@ def main(labels: list[str]) -> None:
             if "epoch_seconds_median" in r
             else f"{r['fit_seconds']} s (fit)"
         )
+        tokens = r["level"] + (f" ({r['vocab_size']:,})" if r["vocab_size"] else "")
         print(
-            f"| {r['model']} | {r['mirrors']} | {r['level']} ({r['vocab_size']:,}) "
+            f"| {r['model']} | {r['mirrors']} | {tokens} "
             f"| {params} | {epoch} | {r['val_perplexity']:.2f} | "
-            f"{r['test_perplexity']:.2f} | `{r['command']}` |"
+            f"{r['test_perplexity']:.2f} | {r['test_score'] or ''} | "
+            f"`{r['command']}` |"
         )
     RESULTS.mkdir(parents=True, exist_ok=True)
     meta = {

@@ -252,10 +252,14 @@ def test_gpt_train_generate_evaluate(tmp_path, capsys):
     model = run / "model.keras"
     gen = ["generate", model, "--prompt", "Line 3", "--max-new-tokens", 8]
     text, _ = main(capsys, *gen, "--seed", 1)
-    assert text.startswith("Line 3") and len(text.rstrip("\n")) == len("Line 3") + 8
+    assert text.startswith("Line 3") and len(text) == len("Line 3") + 8 + 1  # "\n"
     assert main(capsys, *gen, "--seed", 1)[0] == text
-    # Prompt and new tokens must fit the context of 16: a clear error, not a crash.
-    _, err = main(capsys, *gen[:4], "--max-new-tokens", 16, status=2)
+    # Past the context of 16, generation slides a window: 40 new characters.
+    long, _ = main(capsys, *gen[:4], "--max-new-tokens", 40, "--seed", 1)
+    assert long.startswith("Line 3") and len(long) == len("Line 3") + 40 + 1  # "\n"
+    # Beam search needs one window: a clear error, not a crash.
+    beams = ["--max-new-tokens", 16, "--beam-width", 2]
+    _, err = main(capsys, *gen[:4], *beams, status=2)
     assert "zoo: error:" in err and "context of 16" in err
     # The model remembers its data: evaluate needs no --data.
     out, _ = main(capsys, "evaluate", model)

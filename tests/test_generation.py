@@ -20,7 +20,7 @@ from zoo.generation import (
     sample_logits,
     step_logits,
 )
-from zoo.text import PAD_ID, CharTokenizer
+from zoo.text import EOS_ID, PAD_ID, CharTokenizer
 
 pytestmark = pytest.mark.usefixtures("keras_seed")
 
@@ -98,7 +98,7 @@ def test_generate_ids_shape_and_prompt_kept(lstm, tokenizer):
     out = generate_ids(lstm, prompt, max_new_tokens=7, seed=0)
     assert out.shape == (2, 5 + 7) and out.dtype == np.int32
     np.testing.assert_array_equal(out[:, :5], prompt)
-    assert not np.isin(out[:, 5:], NEVER_SAMPLED).any()
+    assert not np.isin(out[:, 5:], [*NEVER_SAMPLED, EOS_ID]).any()
     assert (out < tokenizer.vocab_size).all()
 
 
@@ -106,7 +106,7 @@ def _greedy_by_hand(model, prompt, steps):
     seq = np.asarray(prompt, dtype=np.int32)
     for _ in range(steps):
         logits = step_logits(model, seq)[:, -1].copy()  # (B, V)
-        logits[:, list(NEVER_SAMPLED)] = -np.inf
+        logits[:, [*NEVER_SAMPLED, EOS_ID]] = -np.inf  # text: no end token
         seq = np.concatenate([seq, logits.argmax(-1)[:, None].astype("int32")], 1)
     return seq
 
@@ -198,11 +198,12 @@ def test_decode_step_is_traced_once(tokenizer):
 
 def test_decoding_stops_once_every_row_has_emitted_eos(lstm, tokenizer):
     prompt = np.stack([tokenizer.encode("to be"), tokenizer.encode("or no")])
-    greedy = generate_ids(lstm, prompt, max_new_tokens=12, temperature=0)
+    # The same sampling (EOS drawable), and an eos_id that is never drawn.
+    greedy = generate_ids(lstm, prompt, max_new_tokens=12, temperature=0, eos_id=PAD_ID)
     new = greedy[:, 5:]
     eos = int(new[0, 2])  # a token row 0 emits third: call it the end
     firsts = [int(np.argmax(row == eos)) if (row == eos).any() else 12 for row in new]
-    key = next(k for k in lstm._zoo_decode_steps if k.temperature == 0)
+    key = next(k for k in lstm._zoo_decode_steps if k.temperature == 0 and k.eos)
     stepper, decode_step = lstm._zoo_decode_steps[key]
     calls = []
 
@@ -292,6 +293,15 @@ def test_reserved_ids_are_never_sampled(sampling):
     # Every samplable id is reachable (they are tied), unless filtered away.
     if sampling == Sampling():
         assert set(ids) == set(_samplable(vocab))
+
+
+def test_eos_is_drawn_only_when_allowed():
+    logits = np.zeros((200, 12), "float32")
+    logits[:, EOS_ID] = 20.0
+    key = tf.constant([3, 4])
+    assert (np.asarray(sample_logits(logits, Sampling(), key)) == EOS_ID).all()
+    text_only = np.asarray(sample_logits(logits, Sampling(eos=False), key))
+    assert not np.isin(text_only, [*NEVER_SAMPLED, EOS_ID]).any()
 
 
 @pytest.mark.parametrize(

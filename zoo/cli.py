@@ -611,9 +611,8 @@ def _train_neural(args, tokenizer, ids, out, prompt):
         info["task"] = "lm"
         max_new = 200 if args.level == "char" else 60
         if family == "gpt":
+            # Past its context, generation slides a window (zoo.generation).
             info.update(preset=args.preset, context_length=args.context_length)
-            # Generation cannot run past the context: keep a quarter for the prompt.
-            max_new = min(max_new, args.context_length - args.context_length // 4)
         generation = {
             "max_new_tokens": max_new,
             "temperature": 0.8,
@@ -633,10 +632,6 @@ def _train_neural(args, tokenizer, ids, out, prompt):
         demo = args.prompt or _mask_one(prompt[: args.context_length])
         _print_fill_mask(model, tokenizer, demo, top_k=5)
         return
-    if family == "gpt":
-        # Prompt and sample together fit the context; a longer prompt is cropped.
-        room = args.context_length - len(tokenizer.encode(prompt))
-        max_new = max(min(max_new, room), 1)
     sample = zoo.generate(
         model,
         tokenizer,

@@ -46,11 +46,16 @@ class Sampling:
         top_k: keep only the k most likely tokens (None = all).
         top_p: keep the smallest set of tokens whose probability reaches p
             (nucleus sampling; None = all).
+        eos: whether the end-of-sequence id may be drawn. `generate_ids` sets
+            it only when it stops at an `eos_id` (translation); plain text
+            generation never draws it, so it returns exactly
+            `max_new_tokens` tokens.
     """
 
     temperature: float = 1.0
     top_k: int | None = None
     top_p: float | None = None
+    eos: bool = True
 
     def __post_init__(self):
         if self.temperature < 0:
@@ -75,8 +80,9 @@ def filter_logits(logits, sampling: Sampling):
     logits = tf.cast(logits, tf.float32)  # (B, V)
     neg = tf.float32.min
     vocab = logits.shape[-1]
+    reserved = NEVER_SAMPLED if sampling.eos else (*NEVER_SAMPLED, EOS_ID)
     never = tf.reduce_any(
-        tf.range(vocab)[None, :] == tf.constant(NEVER_SAMPLED)[:, None], axis=0
+        tf.range(vocab)[None, :] == tf.constant(reserved)[:, None], axis=0
     )  # (V,)
     keep = tf.broadcast_to(~never[None, :], tf.shape(logits))  # (B, V)
     # Finite and bounded first, so that nothing below can overflow or give
@@ -371,7 +377,7 @@ def generate_ids(
     P' is P, or less if the prompt was cropped to fit the model's context.
     With `eos_id`, tokens after a row's first `eos_id` are set to `PAD_ID`.
     """
-    sampling = Sampling(temperature, top_k, top_p)
+    sampling = Sampling(temperature, top_k, top_p, eos=eos_id is not None)
     prompt_ids = np.asarray(prompt_ids, dtype=np.int32)
     if prompt_ids.ndim != 2 or prompt_ids.shape[1] == 0:
         raise ZooError(f"prompt_ids must be (batch, length>0), got {prompt_ids.shape}")
@@ -541,6 +547,7 @@ def _beam_search(
     """
     rows = []
     key = tf.zeros(2, tf.int32)  # unused: beam search does not sample
+    greedy = Sampling(0.0, eos=eos_id is not None)  # the reserved ids masked
     for b in range(prompt_ids.shape[0]):
         row_state = tf.nest.map_structure(
             lambda s, b=b: tf.repeat(s[b : b + 1], width, axis=0), state
@@ -557,7 +564,7 @@ def _beam_search(
             _, row_state, logits = decode_step(
                 tf.constant(seqs[:, -1]), row_state, tf.constant(t), key
             )
-            logp = tf.nn.log_softmax(filter_logits(logits, Sampling(0.0))).numpy()
+            logp = tf.nn.log_softmax(filter_logits(logits, greedy)).numpy()
             if eos_id is not None:  # a finished beam only extends with padding
                 logp[finished] = -np.inf
                 logp[finished, PAD_ID] = 0.0
