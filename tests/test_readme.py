@@ -1,0 +1,53 @@
+"""The README keeps its promises: two set-up commands, the second one what CI
+runs, and a measured row for every model of the `zoo` command."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _section(title: str) -> str:
+    start = README.index(f"## {title}")
+    end = README.find("\n## ", start + 1)
+    return README[start : None if end == -1 else end]
+
+
+def test_exactly_two_set_up_commands_and_ci_runs_the_second():
+    blocks = re.findall(
+        r"```bash\n(.*?)```", _section("Set up on a fresh machine"), re.S
+    )
+    assert len(blocks) == 2, blocks
+    main_job, tests = (b.strip() for b in blocks)
+    assert main_job.startswith("python3 -m pip install . && zoo train ")
+    install, run = tests.split(" && ")
+    assert run == "python3 -m pytest"
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert install.replace("python3 -m pip install ", "") in ci
+    assert re.search(r"^python3 -m pytest\b", ci, re.M)
+    assert "-eq 5" in ci  # pytest's "no tests collected" is a failure
+
+
+def test_no_placeholder_is_left():
+    for placeholder in ("MODEL_TABLE", "NOTEBOOK_TABLE", "TODO", "TBD"):
+        assert placeholder not in README
+
+
+def test_every_model_of_the_command_has_a_measured_row():
+    from zoo.cli import MODELS
+
+    rows = [line for line in _section("Models").splitlines() if line.startswith("| ")]
+    measured = {line.split("|")[1].strip() for line in rows[2:]}  # after the header
+    for model in MODELS:
+        assert any(re.fullmatch(rf"{model}([- ].*)?", m) for m in measured), model
+    for line in rows[2:]:
+        assert re.search(r"`zoo train [a-z_]+", line), line  # how to reproduce it
+
+
+def test_every_notebook_is_in_the_notebook_table():
+    table = _section("Notebooks")
+    for path in sorted((ROOT / "notebooks").glob("*.py")):
+        assert f"`{path.stem}`" in table, path.stem
