@@ -38,6 +38,28 @@ def test_import_zoo_prints_nothing():
     assert proc.stdout == "" and proc.stderr == ""
 
 
+def test_tensorflow_start_up_lines_are_shown_once():
+    from zoo._tensorflow import dedupe_log
+
+    log = (
+        "WARNING: All log messages before absl::InitializeLog() ...\n"
+        "I0000 00:00:1795963864.186214   11837 cudart_stub.cc:31] no cuda\n"
+        "a line of its own\n"
+        "WARNING: All log messages before absl::InitializeLog() ...\n"
+        "I0000 00:00:1795963865.923611   11837 cudart_stub.cc:31] no cuda\n"
+        "E0000 00:00:1795963866.000001   11837 other.cc:1] a new error\n"
+    )
+    kept = dedupe_log(log).splitlines()
+    assert kept == [log.splitlines()[i] for i in (0, 1, 2, 5)]
+    # A real command: whatever TensorFlow prints while it loads (on a machine
+    # without a GPU, a CUDA notice), no line twice.
+    stderr = zoo("list").stderr
+    keys = [
+        re.sub(r"^([IWEF])\d{4} [\d:.]+\s+\d+ ", r"\1 ", x) for x in stderr.splitlines()
+    ]
+    assert len(keys) == len(set(keys)), stderr
+
+
 def main(capsys, *args, status=0):
     """Run `zoo.cli.main` here; return (stdout, stderr). Restores the warning
     filters and handler that `main` sets for the command line."""

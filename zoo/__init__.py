@@ -56,11 +56,17 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
+# Modules that load without TensorFlow (the n-gram model needs none).
+_NO_TENSORFLOW = {"zoo.models.ngram", "zoo.text", "zoo.errors", "zoo.evaluation"}
 
 
 def __getattr__(name: str):
     if name not in _EXPORTS:
         raise AttributeError(f"module 'zoo' has no attribute {name!r}")
+    if _EXPORTS[name] not in _NO_TENSORFLOW:
+        from zoo._tensorflow import import_tensorflow
+
+        import_tensorflow()  # its start-up lines once, not twice
     module = importlib.import_module(_EXPORTS[name])
     value = module if name == "listings" else getattr(module, name)
     globals()[name] = value

@@ -860,6 +860,9 @@ def main(argv=None) -> int:
 
     warnings.showwarning = _show_warning
     warnings.simplefilter("always", ZooWarning)
+    from zoo._tensorflow import import_tensorflow
+
+    import_tensorflow()  # every command uses it; its start-up lines shown once
     commands = {
         "list": cmd_list,
         "train": cmd_train,
