@@ -20,6 +20,7 @@ The layer contract (config, saving, XLA) is checked in test_layers.py; here:
 from __future__ import annotations
 
 import math
+import warnings
 
 import keras
 import numpy as np
@@ -158,6 +159,18 @@ def test_fully_masked_row_gives_zero_weights_not_nan(dtype):
     np.testing.assert_allclose(
         other_rows, 1.0, atol=1e-3 if dtype == "float16" else 1e-6
     )
+
+
+def test_one_key_gets_weight_one_without_a_warning():
+    from zoo.layers.attention import masked_softmax
+
+    scores = np.array([[[3.0], [-2.0]]], "float32")  # (1, T=2, S=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        weights = np.asarray(masked_softmax(scores))
+        masked = np.asarray(masked_softmax(scores, np.array([[[True], [False]]])))
+    np.testing.assert_array_equal(weights, np.ones_like(scores))
+    np.testing.assert_array_equal(masked, np.array([[[1.0], [0.0]]], "float32"))
 
 
 def test_dropout_only_while_training():
