@@ -54,10 +54,7 @@ def test_tensorflow_start_up_lines_are_shown_once():
     # A real command: whatever TensorFlow prints while it loads (on a machine
     # without a GPU, a CUDA notice), no line twice.
     stderr = zoo("list").stderr
-    keys = [
-        re.sub(r"^([IWEF])\d{4} [\d:.]+\s+\d+ ", r"\1 ", x) for x in stderr.splitlines()
-    ]
-    assert len(keys) == len(set(keys)), stderr
+    assert dedupe_log(stderr) == stderr, stderr
 
 
 def main(capsys, *args, status=0):

@@ -419,11 +419,7 @@ def generate_ids(
                 beam_width,
                 eos_id,
             )
-    if eos_id is not None:
-        generated = out[:, prompt_ids.shape[1] :]
-        after_eos = np.cumsum(generated == eos_id, axis=1) - (generated == eos_id) > 0
-        generated[after_eos] = PAD_ID
-    return out
+    return _pad_after_eos(out, prompt_ids.shape[1], eos_id)
 
 
 def _sliding_window(stepper, decode_step, prompt_ids, max_new_tokens, seed, eos_id):
@@ -448,6 +444,12 @@ def _sliding_window(stepper, decode_step, prompt_ids, max_new_tokens, seed, eos_
         )
         out = np.concatenate([out, chunk[:, context.shape[1] :]], axis=1)
         offset += stepper.max_length
+    return _pad_after_eos(out, start, eos_id)
+
+
+def _pad_after_eos(out, start: int, eos_id):
+    """Set the tokens after each row's first `eos_id` (from column `start` on)
+    to `PAD_ID`, in place; returns `out`."""
     if eos_id is not None:
         generated = out[:, start:]
         after_eos = np.cumsum(generated == eos_id, axis=1) - (generated == eos_id) > 0

@@ -74,19 +74,17 @@ def masked_softmax(scores, mask=None, axis: int = -1):
     Reference:
         `keras.layers.Softmax` with ``mask`` (the same zeroing of masked rows).
     """
-    if scores.shape[axis] == 1:
-        # One key (the first decoding step): its weight is 1. Said here, not by
-        # ops.softmax, which warns on every call over an axis of size 1.
-        weights = ops.ones_like(scores)
-    elif mask is None:
-        return ops.softmax(scores, axis=axis)
-    else:
+    if mask is not None:
         mask = ops.cast(mask, "bool")
         scores = ops.where(mask, scores, large_negative(scores.dtype))
+    if scores.shape[axis] == 1:
+        # One key: its weight is 1 (ops.softmax would warn on every call over
+        # an axis of size 1).
+        weights = ops.ones_like(scores)
+    else:
         weights = ops.softmax(scores, axis=axis)
     if mask is None:
         return weights
-    mask = ops.cast(mask, "bool")
     return ops.where(mask, weights, ops.zeros_like(weights))
 
 
