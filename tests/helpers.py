@@ -280,3 +280,70 @@ def check_fresh_process_load(models: dict, tokenizer, folder: Path, ids) -> None
     for path, want in expected.items():
         got = np.load(str(path) + ".logits.npy")
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=str(path))
+
+
+# --- encoder-decoder models (seq2seq, Transformer) -----------------------------------
+
+_TRANSLATION_LOAD_SCRIPT = """
+    import json, sys
+
+    import numpy as np
+
+    import zoo  # nothing else: zoo.load registers zoo's layers itself
+
+    path, source, decoder = sys.argv[1], np.load(sys.argv[2]), np.load(sys.argv[3])
+    bundle = zoo.load(path, safe_mode=True)
+    np.save(sys.argv[4], np.asarray(bundle.model([source, decoder])))
+    sources, max_new_tokens = json.loads(sys.argv[5]), int(sys.argv[6])
+    out = zoo.translate(bundle.model, bundle.source_tokenizer, bundle.tokenizer,
+                        sources, max_new_tokens=max_new_tokens)
+    print(json.dumps(out))
+"""
+
+
+def check_beam_width_one_is_greedy(model, corpus, prepared, *, max_new_tokens):
+    from zoo.generation import translate
+
+    tokenizers = prepared.source_tokenizer, prepared.target_tokenizer
+    for source, _ in corpus.valid[:4]:  # one at a time: beam search is per row
+        kwargs = {"max_new_tokens": max_new_tokens}
+        greedy = translate(model, *tokenizers, [source], **kwargs)
+        beam = translate(model, *tokenizers, [source], beam_width=1, **kwargs)
+        assert beam == greedy
+
+
+def check_translation_loads_in_a_fresh_process(
+    model, corpus, prepared, folder: Path, *, max_new_tokens
+):
+    """Save with both tokenizers; a fresh process with only `zoo` imported loads
+    it under safe_mode, gives the same logits and the same translation."""
+    import json
+
+    import zoo
+    from zoo.generation import translate
+
+    source = prepared.arrays["valid"]["encoder_inputs"][:1]
+    decoder = prepared.arrays["valid"]["decoder_inputs"][:1]
+    sources = [s for s, _ in corpus.valid[:1]]
+    path = zoo.save(
+        folder / f"{model.name}.keras",
+        model,
+        prepared.target_tokenizer,
+        source_tokenizer=prepared.source_tokenizer,
+    )
+    np.save(folder / "source.npy", source)
+    np.save(folder / "decoder.npy", decoder)
+    result = run_python(
+        _TRANSLATION_LOAD_SCRIPT,
+        path,
+        folder / "source.npy",
+        folder / "decoder.npy",
+        folder / "logits.npy",
+        json.dumps(sources),
+        max_new_tokens,
+    )
+    here = np.asarray(model([source, decoder], training=False))
+    np.testing.assert_allclose(np.load(folder / "logits.npy"), here, atol=1e-5)
+    tokenizers = prepared.source_tokenizer, prepared.target_tokenizer
+    expected = translate(model, *tokenizers, sources, max_new_tokens=max_new_tokens)
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == expected

@@ -14,7 +14,10 @@ from collections import Counter
 import keras
 import numpy as np
 import pytest
-from helpers import run_python
+from helpers import (
+    check_beam_width_one_is_greedy,
+    check_translation_loads_in_a_fresh_process,
+)
 
 import zoo
 from zoo import listings
@@ -257,64 +260,15 @@ def test_trains_with_xla_and_translates_dates(trained):
 @pytest.mark.slow
 def test_beam_width_one_is_greedy(trained):
     corpus, prepared, model, *_ = trained
-    tokenizers = prepared.source_tokenizer, prepared.target_tokenizer
-    for source, _ in corpus.valid[:4]:  # one at a time: beam search is per row
-        greedy = translate(model, *tokenizers, [source], max_new_tokens=10)
-        beam = translate(model, *tokenizers, [source], max_new_tokens=10, beam_width=1)
-        assert beam == greedy
-
-
-_LOAD_SCRIPT = """
-    import json, sys
-
-    import numpy as np
-
-    import zoo
-    import zoo.models.transformer  # registers PaddingMask for loading
-
-    path, source, decoder = sys.argv[1], np.load(sys.argv[2]), np.load(sys.argv[3])
-    bundle = zoo.load(path, safe_mode=True)
-    np.save(sys.argv[4], np.asarray(bundle.model([source, decoder])))
-    sources = json.loads(sys.argv[5])
-    out = zoo.translate(bundle.model, bundle.source_tokenizer, bundle.tokenizer,
-                        sources, max_new_tokens=10)
-    print(json.dumps(out))
-"""
+    check_beam_width_one_is_greedy(model, corpus, prepared, max_new_tokens=10)
 
 
 @pytest.mark.slow
 def test_saved_model_loads_in_a_fresh_process(trained, tmp_path):
     corpus, prepared, model, *_ = trained
-    source = prepared.arrays["valid"]["encoder_inputs"][:1]
-    decoder = prepared.arrays["valid"]["decoder_inputs"][:1]
-    sources = [s for s, _ in corpus.valid[:1]]
-    path = zoo.save(
-        tmp_path / "transformer.keras",
-        model,
-        prepared.target_tokenizer,
-        source_tokenizer=prepared.source_tokenizer,
+    check_translation_loads_in_a_fresh_process(
+        model, corpus, prepared, tmp_path, max_new_tokens=10
     )
-    np.save(tmp_path / "source.npy", source)
-    np.save(tmp_path / "decoder.npy", decoder)
-    result = run_python(
-        _LOAD_SCRIPT,
-        path,
-        tmp_path / "source.npy",
-        tmp_path / "decoder.npy",
-        tmp_path / "logits.npy",
-        json.dumps(sources),
-    )
-    np.testing.assert_allclose(
-        np.load(tmp_path / "logits.npy"), _logits(model, source, decoder), atol=1e-5
-    )
-    here = translate(
-        model,
-        prepared.source_tokenizer,
-        prepared.target_tokenizer,
-        sources,
-        max_new_tokens=10,
-    )
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == here
 
 
 # --- document 004, section 4.2: the listing as written ------------------------------
