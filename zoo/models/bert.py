@@ -32,6 +32,7 @@ import tensorflow as tf
 from zoo.errors import ZooError
 from zoo.layers.masks import padding_mask
 from zoo.layers.transformer import TransformerEncoderBlock
+from zoo.models._checks import check_dropout, check_heads, check_positive
 from zoo.models.gpt import TiedEmbedding
 from zoo.text import MASK_ID, PAD_ID, SPECIAL_TOKENS
 
@@ -94,27 +95,21 @@ def build_bert_mlm(
         Devlin et al., "BERT: Pre-training of Deep Bidirectional Transformers
         for Language Understanding" (2019), sections 3.1 and A.1.
     """
-    for arg, value in (
-        ("vocab_size", vocab_size),
-        ("max_length", max_length),
-        ("embedding_dim", embedding_dim),
-        ("num_heads", num_heads),
-        ("num_layers", num_layers),
-        ("ff_dim", ff_dim),
-    ):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ZooError(f"{arg} must be a positive integer, got {value!r}")
+    check_positive(
+        vocab_size=vocab_size,
+        max_length=max_length,
+        embedding_dim=embedding_dim,
+        num_heads=num_heads,
+        num_layers=num_layers,
+        ff_dim=ff_dim,
+    )
     if vocab_size <= FIRST_REAL_ID:
         raise ZooError(
             f"vocab_size={vocab_size} leaves no real tokens after the "
             f"{FIRST_REAL_ID} reserved ids"
         )
-    if embedding_dim % num_heads:
-        raise ZooError(
-            f"embedding_dim={embedding_dim} is not divisible by num_heads={num_heads}"
-        )
-    if not 0.0 <= dropout < 1.0:
-        raise ZooError(f"dropout must be in [0, 1), got {dropout}")
+    check_heads(embedding_dim, num_heads)
+    check_dropout(dropout)
     init = keras.initializers.TruncatedNormal(stddev=0.02)  # BERT's initialisation
 
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")  # (B, T)

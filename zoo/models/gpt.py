@@ -38,6 +38,7 @@ from zoo.errors import ZooError
 from zoo.layers.attention import _clone_initializer
 from zoo.layers.positional import TokenAndPositionEmbedding
 from zoo.layers.transformer import TransformerDecoderBlock, TransformerEncoderBlock
+from zoo.models._checks import check_dropout, check_heads, check_positive
 
 # --- the tied embedding ----------------------------------------------------------
 
@@ -171,12 +172,6 @@ GPT_PRESETS: dict[str, dict] = {
 }
 
 
-def _check_positive(**values):
-    for arg, value in values.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ZooError(f"{arg} must be a positive integer, got {value!r}")
-
-
 def build_gpt(
     vocab_size: int,
     *,
@@ -240,7 +235,7 @@ def build_gpt(
         Radford et al., "Language Models are Unsupervised Multitask Learners"
         (2019); Karpathy, nanoGPT ``model.py``.
     """
-    _check_positive(
+    check_positive(
         vocab_size=vocab_size,
         context_length=context_length,
         embedding_dim=embedding_dim,
@@ -248,13 +243,8 @@ def build_gpt(
         num_layers=num_layers,
         ff_dim=ff_dim,
     )
-    if embedding_dim % num_heads:
-        raise ZooError(
-            f"embedding_dim={embedding_dim} is not divisible by num_heads="
-            f"{num_heads}: each head gets embedding_dim // num_heads channels"
-        )
-    if not 0.0 <= dropout < 1.0:
-        raise ZooError(f"dropout must be in [0, 1), got {dropout}")
+    check_heads(embedding_dim, num_heads)
+    check_dropout(dropout)
     init = keras.initializers.RandomNormal(stddev=0.02)  # GPT-2's initialisation
 
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")  # (B, T)

@@ -24,6 +24,7 @@ import keras
 
 from zoo.errors import ZooError
 from zoo.layers.cells import ElmanCell
+from zoo.models._checks import check_dropout, check_positive
 
 OUTPUTS = ("sequence", "last")
 _LAYERS = {
@@ -60,16 +61,13 @@ def _build_recurrent(
         raise ZooError(f"output must be one of {OUTPUTS}, got {output!r}")
     if inputs not in ("tokens", "embeddings"):
         raise ZooError(f"inputs must be 'tokens' or 'embeddings', got {inputs!r}")
-    for arg, value in (
-        ("vocab_size", vocab_size),
-        ("embedding_dim", embedding_dim),
-        ("units", units),
-        ("num_layers", num_layers),
-    ):
-        if not isinstance(value, int) or value < 1:
-            raise ZooError(f"{arg} must be a positive integer, got {value!r}")
-    if not 0.0 <= dropout < 1.0:
-        raise ZooError(f"dropout must be in [0, 1), got {dropout}")
+    check_positive(
+        vocab_size=vocab_size,
+        embedding_dim=embedding_dim,
+        units=units,
+        num_layers=num_layers,
+    )
+    check_dropout(dropout)
 
     layers = []
     if inputs == "tokens":

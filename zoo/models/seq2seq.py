@@ -49,7 +49,8 @@ from zoo.layers.attention import (
     scaled_dot_product_attention,
 )
 from zoo.layers.masks import padding_mask
-from zoo.models.transformer import PaddingMask, _check_positive
+from zoo.models._checks import check_dropout, check_positive
+from zoo.models.transformer import PaddingMask
 
 CELLS = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}
 ATTENTIONS = ("additive", "dot", None)
@@ -198,7 +199,7 @@ def build_seq2seq(
     """
     target_vocab_size = vocab_size if target_vocab_size is None else target_vocab_size
     attention_units = units if attention_units is None else attention_units
-    _check_positive(
+    check_positive(
         vocab_size=vocab_size,
         target_vocab_size=target_vocab_size,
         embedding_dim=embedding_dim,
@@ -209,8 +210,7 @@ def build_seq2seq(
         raise ZooError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
     if attention not in ATTENTIONS:
         raise ZooError(f"attention must be one of {ATTENTIONS}, got {attention!r}")
-    if not 0.0 <= dropout < 1.0:
-        raise ZooError(f"dropout must be in [0, 1), got {dropout}")
+    check_dropout(dropout)
     rnn = CELLS[cell]
     n_states = 2 if cell == "lstm" else 1  # LSTM: h and c; GRU: h
 

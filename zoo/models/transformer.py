@@ -42,6 +42,7 @@ from zoo.errors import ZooError
 from zoo.layers.masks import padding_mask
 from zoo.layers.positional import TokenAndPositionEmbedding
 from zoo.layers.transformer import TransformerDecoderBlock, TransformerEncoderBlock
+from zoo.models._checks import check_dropout, check_heads, check_positive
 from zoo.text import PAD_ID
 
 POSITIONAL = ("sinusoidal", "learned")
@@ -79,12 +80,6 @@ class PaddingMask(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "pad_id": self.pad_id}
-
-
-def _check_positive(**values) -> None:
-    for arg, value in values.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ZooError(f"{arg} must be a positive integer, got {value!r}")
 
 
 def build_transformer(
@@ -153,7 +148,7 @@ def build_transformer(
         Vaswani et al., "Attention Is All You Need" (2017), section 3.
     """
     target_vocab_size = vocab_size if target_vocab_size is None else target_vocab_size
-    _check_positive(
+    check_positive(
         vocab_size=vocab_size,
         target_vocab_size=target_vocab_size,
         max_source_length=max_source_length,
@@ -163,13 +158,8 @@ def build_transformer(
         ff_dim=ff_dim,
         num_layers=num_layers,
     )
-    if embedding_dim % num_heads:
-        raise ZooError(
-            f"embedding_dim={embedding_dim} is not divisible by num_heads="
-            f"{num_heads}: each head gets embedding_dim // num_heads channels"
-        )
-    if not 0.0 <= dropout < 1.0:
-        raise ZooError(f"dropout must be in [0, 1), got {dropout}")
+    check_heads(embedding_dim, num_heads)
+    check_dropout(dropout)
     if positional not in POSITIONAL:
         raise ZooError(f"positional must be one of {POSITIONAL}, got {positional!r}")
 
