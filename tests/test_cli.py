@@ -339,7 +339,8 @@ def test_translation_train_generate_evaluate(
     for name in ("model.keras", "loss.png", "history.csv", "summary.json"):
         assert (run / name).stat().st_size > 0, name
     bundle = zoo.load(run / "model.keras")
-    assert bundle.source_tokenizer is not None and bundle.info["data"] == "pairs.tsv"
+    pairs = str((tmp_path / "pairs.tsv").resolve())
+    assert bundle.source_tokenizer is not None and bundle.info["data"] == pairs
 
     digits = set("0123456789")
     out, _ = main(capsys, "generate", run / "model.keras", "--prompt", "forty-two")
@@ -348,8 +349,10 @@ def test_translation_train_generate_evaluate(
     out, _ = main(capsys, "generate", run / "model.keras", "--prompt", "ten", *beam)
     assert len(out) <= 4 and set(out[:-1]) <= digits
 
-    # Without --data the model's own data file is found again (here, in the cwd)
-    # and split as in training: 3 of the 60 sources are the test split.
+    # Without --data the model's own data file is found again (from another
+    # folder too) and split as in training: 3 of the 60 sources are the test split.
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
     out, _ = main(capsys, "evaluate", run / "model.keras")
     assert re.search(r"test exact match [\d.]+, BLEU [\d.]+, .* over 3 pairs", out)
     (tmp_path / "pairs.tsv").unlink()

@@ -668,10 +668,12 @@ def _print_fill_mask(model, tokenizer, text: str, *, top_k: int) -> None:
 
 
 def _train_translation(args, out):
-    from zoo.data.translation import load_translation
+    from zoo.data.translation import GENERATED, load_translation
     from zoo.translation import train_translation
 
     corpus = load_translation(args.data)  # generated with seed 0: see cmd_evaluate
+    # Saved with the model: `zoo evaluate` finds a file again from any folder.
+    data = args.data if args.data in GENERATED else str(Path(args.data).resolve())
     print(f"data: {corpus!r}")
     sizes = ("embedding_dim", "units", "num_heads", "num_layers", "ff_dim")
     model_kwargs = {
@@ -690,6 +692,7 @@ def _train_translation(args, out):
         dropout=args.dropout,
         learning_rate=args.learning_rate,
         jit_compile=args.xla,
+        data=data,
         **model_kwargs,
     )
     valid = summary["valid"]

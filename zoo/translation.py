@@ -243,6 +243,7 @@ def train_translation(
     seed: int = 0,
     beam_width: int | None = None,
     verbose="auto",
+    data: str | None = None,
     **model_kwargs,
 ) -> dict:
     """Train a translation model on a corpus, score it, and save it.
@@ -258,6 +259,9 @@ def train_translation(
             ``history.csv``, ``loss.png``, ``summary.json`` and the model,
             ``model.keras``. None: nothing is written.
         seed: seeds the weights and the shuffling.
+        data: where the pairs came from, saved with the model so that
+            `zoo evaluate` finds them again (a generated task's name, or a
+            file's absolute path); default ``corpus.name``.
         beam_width: score with beam search instead of greedy decoding.
         verbose: passed to ``model.fit``.
         **model_kwargs: passed to the factory (embedding_dim, num_layers,
@@ -308,7 +312,7 @@ def train_translation(
     )
     summary = {
         "model": model_name,
-        "data": corpus.name,
+        "data": data or corpus.name,
         "train_pairs": len(corpus.train),
         "source_vocab_size": prepared.source_tokenizer.vocab_size,
         "target_vocab_size": prepared.target_tokenizer.vocab_size,
