@@ -76,6 +76,7 @@ from zoo import (
     train,
 )
 from zoo.generation import step_logits
+from zoo.plotting import logit_change, plot_logit_change
 
 # %% [markdown]
 # ## Configuration
@@ -252,13 +253,6 @@ print(
 )
 
 
-def logit_change(model, a, b):
-    """Largest change of the logits at each position: (T,)."""
-    logits_a = model(a[None]).numpy()[0]  # (T, V)
-    logits_b = model(b[None]).numpy()[0]
-    return np.abs(logits_a - logits_b).max(axis=-1)
-
-
 listing_change = logit_change(listing_model, window, changed)
 zoo_change = logit_change(model, window, changed)
 print(f"largest change before position {k}:")
@@ -266,18 +260,12 @@ print(f"  listing (bidirectional GRU): {listing_change[:k].max():.2e}")
 print(f"  zoo build_gru:               {zoo_change[:k].max():.2e}")
 
 # %%
-fig, axes = plt.subplots(2, 1, figsize=(7, 4.5), sharex=True)
-for ax, change, title in [
-    (axes[0], listing_change, "listing 003-s5 (Bidirectional GRU)"),
-    (axes[1], zoo_change, "zoo build_gru (left to right)"),
-]:
-    ax.plot(change, marker=".")
-    ax.axvline(k, color="red", linestyle="--", label=f"changed token (t={k})")
-    ax.axvspan(0, k - 0.5, color="orange", alpha=0.15, label="must not change")
-    ax.set_title(title)
-    ax.set_ylabel("max |Δ logit|")
-    ax.legend(loc="upper left")
-axes[1].set_xlabel("position t")
+fig, ax = plt.subplots(figsize=(7, 2.8))
+changes = {
+    "listing 003-s5 (Bidirectional GRU)": listing_change,
+    "zoo build_gru (left to right)": zoo_change,
+}
+plot_logit_change(changes, k, ax=ax)
 fig.tight_layout()
 plt.show()
 

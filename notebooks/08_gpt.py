@@ -92,6 +92,7 @@ from zoo.models.gpt import (
     build_gpt,
     count_gpt_params,
 )
+from zoo.plotting import logit_change, plot_logit_change
 
 # %% [markdown]
 # ## Configuration
@@ -329,11 +330,6 @@ changed = window.copy()
 changed[k] = tokenizer.token_to_id("z" if tokenizer.decode([window[k]]) != "z" else "q")
 
 
-def logit_change(model, a, b):
-    """Largest change of the logits at each position: (T,)."""
-    return np.abs(model(a[None]).numpy()[0] - model(b[None]).numpy()[0]).max(-1)
-
-
 listing_change = logit_change(listing_model, window, changed)
 gpt_change = logit_change(model, window, changed)
 print(f"largest change before position {k}:")
@@ -341,18 +337,12 @@ print(f"  listing 003-s5 (bidirectional GRU): {listing_change[:k].max():.2e}")
 print(f"  zoo GPT (causal attention):         {gpt_change[:k].max():.2e}")
 print(f"  zoo GPT at positions k and after:   {gpt_change[k:].max():.2e}")
 
-fig, axes = plt.subplots(2, 1, figsize=(7, 4.5), sharex=True)
-for ax, change, title in [
-    (axes[0], listing_change, "listing 003-s5 (Bidirectional GRU)"),
-    (axes[1], gpt_change, "zoo GPT (causal self-attention)"),
-]:
-    ax.plot(change, marker=".")
-    ax.axvline(k, color="red", linestyle="--", label=f"changed token (t={k})")
-    ax.axvspan(0, k - 0.5, color="orange", alpha=0.15, label="must not change")
-    ax.set_title(title)
-    ax.set_ylabel("max |Δ logit|")
-    ax.legend(loc="upper left")
-axes[1].set_xlabel("position t")
+fig, ax = plt.subplots(figsize=(7, 2.8))
+changes = {
+    "listing 003-s5 (Bidirectional GRU)": listing_change,
+    "zoo GPT (causal self-attention)": gpt_change,
+}
+plot_logit_change(changes, k, ax=ax)
 fig.tight_layout()
 plt.show()
 

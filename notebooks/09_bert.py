@@ -74,6 +74,7 @@ from zoo.models.bert import (
     train_mlm,
 )
 from zoo.models.gpt import build_gpt_preset
+from zoo.plotting import logit_change, plot_logit_change
 from zoo.text import MASK_ID, PAD_ID
 
 # %% [markdown]
@@ -230,11 +231,6 @@ changed = window.copy()
 changed[k] = tokenizer.token_to_id("z" if tokenizer.decode([window[k]]) != "z" else "q")
 
 
-def logit_change(model, a, b):
-    """Largest change of the logits at each position: (T,)."""
-    return np.abs(model(a[None]).numpy()[0] - model(b[None]).numpy()[0]).max(-1)
-
-
 bert_change = logit_change(bert, window, changed)
 gpt_change = logit_change(gpt, window, changed)
 print(f"largest change before position {k}:")
@@ -244,12 +240,8 @@ assert bert_change[:k].min() > 0, "every earlier position of BERT reads position
 assert gpt_change[:k].max() == 0.0
 
 fig, ax = plt.subplots(figsize=(7, 2.8))
-ax.plot(bert_change, marker=".", label="BERT (build_bert_mlm)")
-ax.plot(gpt_change, marker=".", label="GPT (build_gpt)")
-ax.axvline(k, color="red", linestyle="--", label=f"changed character (t={k})")
-ax.set_xlabel("position t")
-ax.set_ylabel("max |Δ logit|")
-ax.legend()
+changes = {"BERT (build_bert_mlm)": bert_change, "GPT (build_gpt)": gpt_change}
+plot_logit_change(changes, k, ax=ax)
 fig.tight_layout()
 plt.show()
 

@@ -230,3 +230,29 @@ def test_first_available_cjk_font_is_added_behind_the_users_fonts(monkeypatch):
         assert cjk_font() is None  # falls back to the default fonts
     finally:
         cjk_font.cache_clear()
+
+
+def test_logit_change_shows_causality_and_plots_it():
+    import zoo
+    from zoo import listings
+    from zoo.plotting import logit_change, plot_logit_change
+
+    ids = np.arange(5, 17, dtype="int32")  # (T=12,), vocabulary 30
+    changed = ids.copy()
+    changed[7] = 29
+    causal = zoo.build_gru(30, embedding_dim=8, units=8, compile=False)
+    with pytest.warns(Warning, match="future"):
+        cheat = listings.get("003-s5").build_as_written(
+            vocab_size=30, embedding_dim=8, rnn_units=8
+        )
+    gru, listing = logit_change(causal, ids, changed), logit_change(cheat, ids, changed)
+    assert gru.shape == listing.shape == (12,)
+    assert gru[:7].max() == 0.0 and gru[7] > 0  # nothing before k moves
+    assert listing[:7].max() > 0  # the bidirectional layer reads position k
+    ax = plot_logit_change({"gru": gru, "listing": listing}, 7)
+    assert len(ax.lines) == 3  # two curves and the marker at k
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), gru)
+    with pytest.raises(ZooError, match="two"):
+        logit_change(causal, ids, changed[:5])
+    with pytest.raises(ZooError, match="empty"):
+        plot_logit_change({}, 7)

@@ -458,3 +458,53 @@ def plot_history(history: dict, path=None, *, ax=None, keys=("loss", "val_loss")
     fig.savefig(tmp, dpi=100)
     os.replace(tmp, path)
     return path
+
+
+def logit_change(model, ids, changed) -> np.ndarray:
+    """How far each position's logits move when one sequence becomes another.
+
+    Args:
+        model: a token-input model emitting (B, T, V) logits.
+        ids: (T,) token ids.
+        changed: (T,) the same ids with some changed (e.g. one later token).
+
+    Returns:
+        (T,) the largest absolute logit change at each position. For a causal
+        model it is exactly 0 before the first changed position.
+    """
+    ids, changed = np.asarray(ids), np.asarray(changed)
+    if ids.ndim != 1 or ids.shape != changed.shape:
+        raise ZooError(
+            f"ids and changed must be two (T,) arrays, got {ids.shape} and "
+            f"{changed.shape}"
+        )
+    logits = np.asarray(model(np.stack([ids, changed]), training=False))  # (2, T, V)
+    return np.abs(logits[0] - logits[1]).max(axis=-1)
+
+
+def plot_logit_change(changes: dict, position: int, *, ax=None):
+    """Draw `logit_change` curves, one per model, with the changed position
+    marked and the positions before it shaded: a causal model stays at 0 there.
+
+    Args:
+        changes: label -> (T,) array from `logit_change`.
+        position: the first changed position k.
+        ax: draw into this Axes (e.g. in a notebook); a new figure otherwise.
+
+    Returns:
+        The Axes.
+    """
+    from matplotlib.figure import Figure
+
+    if not changes:
+        raise ZooError("changes is empty: give at least one label -> curve")
+    if ax is None:
+        ax = Figure(figsize=(7, 2.8)).subplots()
+    for label, change in changes.items():
+        ax.plot(np.asarray(change), marker=".", label=label)
+    ax.axvline(position, color="red", linestyle="--", label=f"changed (t={position})")
+    ax.axvspan(-0.5, position - 0.5, color="orange", alpha=0.15, label="before it")
+    ax.set_xlabel("position t")
+    ax.set_ylabel("max |Δ logit|")
+    ax.legend(loc="upper left", fontsize="small")
+    return ax
