@@ -29,6 +29,7 @@ from zoo.layers.attention import (
     DotProductAttention,
     MultiHeadAttention,
 )
+from zoo.layers.fused import FusedGRU, FusedLSTM, FusedSimpleRNN
 from zoo.layers.positional import (
     SinusoidalPositionalEncoding,
     TokenAndPositionEmbedding,
@@ -121,6 +122,24 @@ CASES = {
         (X, TARGET_PAD),
         lambda layer, x, m: layer(x, self_padding_mask=m),
         (B, T, C),
+    ),
+    "fused_simple_rnn": Case(
+        lambda: FusedSimpleRNN(6, return_sequences=True),
+        (X,),
+        lambda layer, x: layer(x),
+        (B, T, 6),
+    ),
+    "fused_lstm_last": Case(
+        lambda: FusedLSTM(6, dropout=0.1),
+        (X,),
+        lambda layer, x: layer(x),
+        (B, 6),
+    ),
+    "fused_gru": Case(
+        lambda: FusedGRU(6, return_sequences=True),
+        (X,),
+        lambda layer, x: layer(x),
+        (B, T, 6),
     ),
 }
 

@@ -9,6 +9,7 @@ from zoo.layers.attention import (
     wrong_attention_004,
 )
 from zoo.layers.cells import ElmanCell
+from zoo.layers.fused import FusedGRU, FusedLSTM, FusedSimpleRNN
 from zoo.layers.masks import attention_mask, causal_mask, padding_mask
 from zoo.layers.positional import (
     SinusoidalPositionalEncoding,
@@ -18,6 +19,9 @@ from zoo.layers.transformer import TransformerDecoderBlock, TransformerEncoderBl
 
 __all__ = [
     "ElmanCell",
+    "FusedGRU",
+    "FusedLSTM",
+    "FusedSimpleRNN",
     "AdditiveAttention",
     "DotProductAttention",
     "MultiHeadAttention",

@@ -24,6 +24,7 @@ import keras
 
 from zoo.errors import ZooError
 from zoo.layers.cells import ElmanCell
+from zoo.layers.fused import FusedGRU, FusedLSTM, FusedSimpleRNN
 from zoo.models._checks import check_dropout, check_positive
 
 OUTPUTS = ("sequence", "last")
@@ -32,6 +33,9 @@ _LAYERS = {
     "lstm": keras.layers.LSTM,
     "gru": keras.layers.GRU,
 }
+# The same layers with a hand-written backward pass: same weights and maths,
+# faster training under XLA (see zoo.layers.fused and benchmarks/speed.py).
+_FUSED = {"simple_rnn": FusedSimpleRNN, "lstm": FusedLSTM, "gru": FusedGRU}
 
 
 def _build_recurrent(
@@ -46,6 +50,7 @@ def _build_recurrent(
     bidirectional: bool,
     inputs: str,
     from_equations: bool = False,
+    fused: bool = True,
     compile: bool,
     name: str,
     **compile_kwargs,
@@ -89,7 +94,7 @@ def _build_recurrent(
                 name=layer_name,
             )
         else:
-            layer = _LAYERS[kind](
+            layer = (_FUSED if fused else _LAYERS)[kind](
                 units, return_sequences=keep_sequence, name=layer_name
             )
         layers.append(layer)  # (B, T, units), or (B, units) for the last "last"
@@ -129,6 +134,10 @@ _DOC = """Build a {title} language model (logits out).
         inputs: "tokens" (B, T) ids, or "embeddings" (B, T, E) vectors as in
             document 002's functional listing (then no Embedding layer, and the
             model is functional).{extra_args}
+        fused: use zoo's {fused_layer} (the default): the Keras layer with
+            the same weights and maths, and a hand-written backward pass that
+            trains faster under XLA (`zoo.layers.fused`). ``fused=False``
+            builds the stock ``keras.layers.{stock_layer}`` the texts use.
         compile: compile with `zoo.training.compile_model` (logits loss,
             perplexity, XLA); ``compile=False`` returns the bare graph.
         name: the model's name.
@@ -155,6 +164,7 @@ def build_simple_rnn(
     bidirectional: bool = False,
     inputs: str = "tokens",
     from_equations: bool = False,
+    fused: bool = True,
     compile: bool = True,
     name: str = "simple_rnn_lm",
     **compile_kwargs,
@@ -170,6 +180,7 @@ def build_simple_rnn(
         bidirectional=bidirectional,
         inputs=inputs,
         from_equations=from_equations,
+        fused=fused,
         compile=compile,
         name=name,
         **compile_kwargs,
@@ -186,6 +197,7 @@ def build_lstm(
     output: str = "sequence",
     bidirectional: bool = False,
     inputs: str = "tokens",
+    fused: bool = True,
     compile: bool = True,
     name: str = "lstm_lm",
     **compile_kwargs,
@@ -200,6 +212,7 @@ def build_lstm(
         output=output,
         bidirectional=bidirectional,
         inputs=inputs,
+        fused=fused,
         compile=compile,
         name=name,
         **compile_kwargs,
@@ -216,6 +229,7 @@ def build_gru(
     output: str = "sequence",
     bidirectional: bool = False,
     inputs: str = "tokens",
+    fused: bool = True,
     compile: bool = True,
     name: str = "gru_lm",
     **compile_kwargs,
@@ -230,6 +244,7 @@ def build_gru(
         output=output,
         bidirectional=bidirectional,
         inputs=inputs,
+        fused=fused,
         compile=compile,
         name=name,
         **compile_kwargs,
@@ -241,6 +256,8 @@ build_simple_rnn.__doc__ = _DOC.format(
     mirrors="document 000, 4.1 使用RNN构建语言模型; "
     "document 004, 4.1 RNN的Python代码示例.",
     fn="build_simple_rnn",
+    fused_layer="`FusedSimpleRNN`",
+    stock_layer="SimpleRNN",
     extra_args="""
         from_equations: run zoo's `ElmanCell` (document 002's equations,
             h_t = f(W x_t + U h_{t-1} + b)) through `keras.layers.RNN` instead of
@@ -251,11 +268,15 @@ build_lstm.__doc__ = _DOC.format(
     mirrors="document 000, 4.2 使用LSTM构建语言模型; "
     "document 002, 项目实践 (functional).",
     fn="build_lstm",
+    fused_layer="`FusedLSTM`",
+    stock_layer="LSTM",
     extra_args="",
 )
 build_gru.__doc__ = _DOC.format(
     title="GRU",
     mirrors="document 003, 5. 项目实践 (its GRU, made causal: one direction only).",
     fn="build_gru",
+    fused_layer="`FusedGRU`",
+    stock_layer="GRU",
     extra_args="",
 )
