@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -9,7 +11,7 @@ import tensorflow as tf
 from helpers import EMBED, RECURRENT_CONFIGS, UNITS, logits_of, token_ids
 
 import zoo
-from zoo import listings
+from zoo import generation, listings
 from zoo.errors import ZooError, ZooWarning
 from zoo.generation import (
     NEVER_SAMPLED,
@@ -20,6 +22,7 @@ from zoo.generation import (
     sample_logits,
     step_logits,
 )
+from zoo.models.gpt import build_gpt_preset
 from zoo.text import EOS_ID, PAD_ID, CharTokenizer
 
 pytestmark = pytest.mark.usefixtures("keras_seed")
@@ -180,51 +183,119 @@ def test_chinese_char_model_generates():
     assert any("\u4e00" <= ch <= "\u9fff" for ch in continuation)
 
 
-def test_decode_step_is_traced_once(tokenizer):
+def test_sampling_loop_is_traced_once_per_bucket(tokenizer):
     model = zoo.build_simple_rnn(
         tokenizer.vocab_size, embedding_dim=EMBED, units=UNITS, compile=False
     )
-    for seed, prompt in enumerate(["to", "to be", "or not to be", "t"]):
-        generate(model, tokenizer, prompt, max_new_tokens=6, top_k=5, seed=seed)
-    cache = model._zoo_decode_steps
+    # New prompt lengths and token counts: the lengths are tensors and the
+    # buffer has 64 columns for all of them, so one trace.
+    for seed, (prompt, n) in enumerate([("to", 6), ("to be", 9), ("or not to", 40)]):
+        generate(model, tokenizer, prompt, max_new_tokens=n, top_k=5, seed=seed)
+    cache = model._zoo_decoders
     assert len(cache) == 1
-    ((_, decode_step),) = cache.values()
-    assert decode_step.experimental_get_tracing_count() == 1
-    # A different sampling setting is a different compiled step.
+    (decoder,) = cache.values()
+    assert decoder.loop.experimental_get_tracing_count() == 1
+    # No per-token function is called from Python (only beam search uses it).
+    assert decoder.step.experimental_get_tracing_count() == 0
+    # Longer runs use a 128-column buffer: a second trace, then none.
+    for n in (70, 100):
+        generate(model, tokenizer, "to", max_new_tokens=n, top_k=5, seed=0)
+    assert decoder.loop.experimental_get_tracing_count() == 2
+    # A different sampling setting is a different compiled loop.
     generate(model, tokenizer, "to", max_new_tokens=2, temperature=0)
-    assert len(model._zoo_decode_steps) == 2
-    assert decode_step.experimental_get_tracing_count() == 1
+    assert len(model._zoo_decoders) == 2
+    assert decoder.loop.experimental_get_tracing_count() == 2
 
 
-def test_decoding_stops_once_every_row_has_emitted_eos(lstm, tokenizer):
+def test_decoding_stops_once_every_row_has_emitted_eos(lstm, tokenizer, monkeypatch):
     prompt = np.stack([tokenizer.encode("to be"), tokenizer.encode("or no")])
     # The same sampling (EOS drawable), and an eos_id that is never drawn.
     greedy = generate_ids(lstm, prompt, max_new_tokens=12, temperature=0, eos_id=PAD_ID)
     new = greedy[:, 5:]
     eos = int(new[0, 2])  # a token row 0 emits third: call it the end
     firsts = [int(np.argmax(row == eos)) if (row == eos).any() else 12 for row in new]
-    key = next(k for k in lstm._zoo_decode_steps if k.temperature == 0 and k.eos)
-    stepper, decode_step = lstm._zoo_decode_steps[key]
-    calls = []
+    key = Sampling(0, eos=True)
+    decoder = lstm._zoo_decoders[key]
+    positions = []
 
     def counted(*args):
-        calls.append(1)
-        return decode_step(*args)
+        ids, steps = decoder.loop(*args)
+        positions.append(int(steps))
+        return ids, steps
 
-    lstm._zoo_decode_steps[key] = (stepper, counted)
-    try:
-        out = generate_ids(lstm, prompt, max_new_tokens=12, temperature=0, eos_id=eos)
-    finally:
-        lstm._zoo_decode_steps[key] = (stepper, decode_step)
+    monkeypatch.setitem(
+        lstm._zoo_decoders, key, dataclasses.replace(decoder, loop=counted)
+    )
+    out = generate_ids(lstm, prompt, max_new_tokens=12, temperature=0, eos_id=eos)
     assert out.shape == greedy.shape
     for row, first in enumerate(firsts):
         np.testing.assert_array_equal(
             out[row, : 5 + first + 1], greedy[row, : 5 + first + 1]
         )
         assert (out[row, 5 + first + 1 :] == PAD_ID).all()
-    # The prompt is read (5 steps, the last one samples), then one step per
-    # new token until the last row to finish has emitted eos.
-    assert len(calls) == 4 + min(max(firsts) + 1, 12)
+    # The prompt is read (5 positions, the last one samples), then one position
+    # per new token until the last row to finish has emitted eos.
+    assert positions == [4 + min(max(firsts) + 1, 12)]
+
+
+# --- the compiled loop draws what a per-token Python loop draws ------------------
+
+
+def _per_token_loop(
+    decoder, state, prompt_ids, max_new_tokens, seed, eos_id=None, key_offset=0
+):
+    """The reference: `_sample_loop` as a Python loop over the one-token step,
+    with the same keys, ``[seed, key_offset + t]`` at position t."""
+    batch, prompt_len = prompt_ids.shape
+    out = [tf.constant(prompt_ids[:, t]) for t in range(prompt_len)]
+    finished = np.zeros(batch, dtype=bool)
+    for t in range(prompt_len + max_new_tokens - 1):
+        key = tf.constant([seed, key_offset + t], tf.int32)
+        nxt, state, _ = decoder.step(out[t], state, tf.constant(t, tf.int32), key)
+        if t + 1 >= prompt_len:
+            out.append(nxt)
+            if eos_id is not None:
+                finished |= nxt.numpy() == eos_id
+                if finished.all():
+                    break
+    ids = tf.stack(out, axis=1).numpy()
+    missing = prompt_len + max_new_tokens - ids.shape[1]
+    return np.pad(ids, ((0, 0), (0, missing)), constant_values=PAD_ID)
+
+
+@pytest.fixture(scope="module")
+def gpt(tokenizer):
+    """A tiny random GPT: context 16, so 40 new tokens slide the window."""
+    keras.utils.set_random_seed(11)
+    return build_gpt_preset("tiny", tokenizer.vocab_size, compile=False)
+
+
+@pytest.mark.parametrize("family", ["lstm", "gpt"])
+@pytest.mark.parametrize(
+    "sampling", [{"temperature": 0}, {"temperature": 1.0, "top_k": 8}], ids=str
+)
+def test_compiled_loop_equals_the_per_token_loop(
+    request, family, sampling, tokenizer, monkeypatch
+):
+    model = request.getfixturevalue(family)
+    n = 40  # past the GPT's context of 16: several windows
+    for texts in (["to be"], ["to be", "or no", "the q"]):
+        prompt = np.stack([tokenizer.encode(text) for text in texts])
+        for eos in (False, True):
+            kw = {"max_new_tokens": n, "seed": 5, **sampling}
+            with monkeypatch.context() as patch:
+                patch.setattr(generation, "_sample_loop", _per_token_loop)
+                if eos:  # a token the first row draws third (PAD_ID never is)
+                    drawn = generate_ids(model, prompt, eos_id=PAD_ID, **kw)
+                    kw["eos_id"] = int(drawn[0, prompt.shape[1] + 2])
+                want = generate_ids(model, prompt, **kw)
+            got = generate_ids(model, prompt, **kw)
+            assert got.shape == (len(texts), prompt.shape[1] + n)
+            np.testing.assert_array_equal(got, want)
+            if eos:  # the first row stopped at its first eos (<= third token)
+                first = int(np.argmax(drawn[0, prompt.shape[1] :] == kw["eos_id"]))
+                assert got[0, prompt.shape[1] + first] == kw["eos_id"]
+                assert (got[0, prompt.shape[1] + first + 1 :] == PAD_ID).all()
 
 
 # --- filter_logits and sample_logits ------------------------------------------------

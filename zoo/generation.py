@@ -2,8 +2,10 @@
 
 Recurrent models decode with their state: each new token costs one cell step,
 the prefix is never re-run, and no ``model.predict`` sits in the loop
-(PITFALLS #9). The step (cell update + sampling) is one XLA-compiled function,
-traced once per sampling setting and batch size (PITFALLS #12).
+(PITFALLS #9). The whole sampling loop (read the prompt, then sample and feed
+back each token) is one XLA program: Python is not called once per token, and
+the program is compiled once per sampling setting, batch size and length
+bucket (PITFALLS #12).
 
 Every neural model decodes through a *stepper* (see `Stepper`): an object
 that holds the model's decoding state (an RNN's hidden states, a Transformer's
@@ -211,7 +213,9 @@ class Stepper:
             encoder-decoder model's ``source_ids`` (B, S).
         step(tokens, state, position) -> (logits, state): `tokens` (B,) int32
             at index `position` (a scalar int32 tensor) -> logits (B, V) for
-            the token after them. Must be XLA-compilable with static shapes.
+            the token after them. Must be XLA-compilable with static shapes:
+            sampling calls it inside one compiled `tf.while_loop`, so the new
+            state has the shapes and dtypes of the old one.
     """
 
 
@@ -391,7 +395,8 @@ def generate_ids(
             raise ZooError("beam search is for neural models; n-grams sample")
         out = _generate_ngram(model, prompt_ids, max_new_tokens, sampling, seed)
     else:
-        stepper, decode_step = _decode_step_fn(model, sampling)
+        decoder = _decoder_for(model, sampling)
+        stepper = decoder.stepper
         window = stepper.max_length
         if (
             window is not None
@@ -400,19 +405,15 @@ def generate_ids(
             and max_new_tokens >= window
         ):
             # A decoder-only model asked for more than its context holds.
-            return _sliding_window(
-                stepper, decode_step, prompt_ids, max_new_tokens, seed, eos_id
-            )
+            return _sliding_window(decoder, prompt_ids, max_new_tokens, seed, eos_id)
         prompt_ids = _fit_context(prompt_ids, max_new_tokens, window)
         state = stepper.initial_state(prompt_ids.shape[0], **context)
         if beam_width is None:
-            out = _sample_loop(
-                decode_step, state, prompt_ids, max_new_tokens, seed, eos_id
-            )
+            out = _sample_loop(decoder, state, prompt_ids, max_new_tokens, seed, eos_id)
         else:
             out = _beam_search(
                 stepper,
-                decode_step,
+                decoder.step,
                 state,
                 prompt_ids,
                 max_new_tokens,
@@ -422,7 +423,7 @@ def generate_ids(
     return _pad_after_eos(out, prompt_ids.shape[1], eos_id)
 
 
-def _sliding_window(stepper, decode_step, prompt_ids, max_new_tokens, seed, eos_id):
+def _sliding_window(decoder, prompt_ids, max_new_tokens, seed, eos_id):
     """Sample more tokens than the context holds, a window at a time.
 
     Each window starts from the last ``max_length // 2`` tokens so far (the
@@ -430,6 +431,7 @@ def _sliding_window(stepper, decode_step, prompt_ids, max_new_tokens, seed, eos_
     full: every new token sees at least half a context of text. Returns
     (B, P' + max_new_tokens), P' = min(P, max_length // 2).
     """
+    stepper = decoder.stepper
     keep = max(1, stepper.max_length // 2)
     out = prompt_ids[:, -keep:]
     start = out.shape[1]
@@ -440,7 +442,7 @@ def _sliding_window(stepper, decode_step, prompt_ids, max_new_tokens, seed, eos_
         n = min(todo, stepper.max_length - context.shape[1])
         state = stepper.initial_state(context.shape[0])
         chunk = _sample_loop(
-            decode_step, state, context, n, seed, eos_id, key_offset=offset
+            decoder, state, context, n, seed, eos_id, key_offset=offset
         )
         out = np.concatenate([out, chunk[:, context.shape[1] :]], axis=1)
         offset += stepper.max_length
@@ -489,46 +491,105 @@ def _generate_ngram(lm, prompt_ids, max_new_tokens, sampling, seed):
     return np.asarray(rows, dtype=np.int32)
 
 
-def _decode_step_fn(model, sampling: Sampling):
-    """The compiled step for (model, sampling), cached on the model, so
-    repeated `generate` calls trace and compile it once (PITFALLS #12)."""
-    cache = model.__dict__.setdefault("_zoo_decode_steps", {})
+@dataclass(frozen=True)
+class _Decoder:
+    """A model's stepper and its compiled programs for one `Sampling`.
+
+    Attributes:
+        stepper: the model's `Stepper`.
+        step: one token, ``(tokens, state, position, key) -> (ids, state,
+            logits)``; beam search calls it from Python once per token.
+        loop: a whole sampling run, one XLA program (see `_sample_loop`).
+    """
+
+    stepper: object
+    step: tf.types.experimental.PolymorphicFunction
+    loop: tf.types.experimental.PolymorphicFunction
+
+
+def _decoder_for(model, sampling: Sampling) -> _Decoder:
+    """The compiled decoding programs for (model, sampling), cached on the
+    model, so repeated `generate` calls trace and compile them once
+    (PITFALLS #12)."""
+    cache = model.__dict__.setdefault("_zoo_decoders", {})
     if sampling not in cache:
         stepper = stepper_for(model)
 
-        @tf.function(jit_compile=True, reduce_retracing=True)
-        def decode_step(tokens, state, position, key):
+        def step(tokens, state, position, key):
             logits, state = stepper.step(tokens, state, position)  # (B, V)
             return sample_logits(logits, sampling, key), state, logits
 
-        cache[sampling] = (stepper, decode_step)
+        def loop(ids, state, prompt_len, total_len, seed, key_offset, eos_id):
+            """Sample columns `prompt_len`..`total_len` - 1 of (B, L) `ids`.
+
+            Position t reads ``ids[:, t]`` and draws column t + 1 with the key
+            ``[seed, key_offset + t]``. While t + 1 < `prompt_len` the draw is
+            discarded (the prompt is read, teacher forcing); after that it is
+            written into `ids` and read at the next position. Stops early once
+            every row has drawn `eos_id` (-1: never). Returns the ids and the
+            number of positions read.
+            """
+            finished = tf.zeros(tf.shape(ids)[:1], tf.bool)  # (B,)
+
+            def more(t, ids, finished, state):
+                return (t < total_len - 1) & ~tf.reduce_all(finished)
+
+            def advance(t, ids, finished, state):
+                key = tf.stack([seed, key_offset + t])  # (2,)
+                drawn, new_state, _ = step(ids[:, t], state, t, key)  # (B,)
+                # The loop needs the state nested exactly as it came in.
+                new_state = tf.nest.pack_sequence_as(state, tf.nest.flatten(new_state))
+                sampled = t + 1 >= prompt_len  # past the prompt
+                column = tf.where(sampled, drawn, ids[:, t + 1])  # (B,)
+                ids = keras.ops.slice_update(ids, [0, t + 1], column[:, None])
+                finished = finished | (sampled & (drawn == eos_id))
+                return t + 1, ids, finished, new_state
+
+            t, ids, _, _ = tf.while_loop(
+                more, advance, (tf.constant(0), ids, finished, state)
+            )
+            return ids, t
+
+        cache[sampling] = _Decoder(
+            stepper,
+            tf.function(step, jit_compile=True, reduce_retracing=True),
+            tf.function(loop, jit_compile=True, reduce_retracing=True),
+        )
     return cache[sampling]
 
 
+def _bucket(length: int) -> int:
+    """Columns of the token buffer for `length` tokens: the next power of two,
+    at least 64, so calls of nearby lengths share one compiled loop."""
+    return max(64, 1 << (length - 1).bit_length())
+
+
 def _sample_loop(
-    decode_step, state, prompt_ids, max_new_tokens, seed, eos_id=None, key_offset=0
+    decoder, state, prompt_ids, max_new_tokens, seed, eos_id=None, key_offset=0
 ):
     """(B, P) prompt -> (B, P + max_new_tokens). With `eos_id`, stops as soon
-    as every row has emitted it; the columns not generated are `PAD_ID`."""
+    as every row has emitted it; the columns not generated are `PAD_ID`.
+
+    One call of the compiled `decoder.loop`: the lengths go in as tensors and
+    the buffer is padded to `_bucket` columns, so a new prompt length or
+    `max_new_tokens` does not recompile it.
+    """
     batch, prompt_len = prompt_ids.shape
-    out = [tf.constant(prompt_ids[:, t]) for t in range(prompt_len)]
-    finished = np.zeros(batch, dtype=bool)
-    # Read the prompt token by token (its samples are discarded), then feed
-    # back each sampled token. Every call has the same shapes: one trace.
-    for t in range(prompt_len + max_new_tokens - 1):
-        key = tf.constant([seed, key_offset + t], tf.int32)
-        nxt, state, _ = decode_step(out[t], state, tf.constant(t, tf.int32), key)
-        if t + 1 >= prompt_len:
-            out.append(nxt)
-            if eos_id is not None:
-                finished |= nxt.numpy() == eos_id
-                if finished.all():
-                    break
-    ids = tf.stack(out[: prompt_len + max_new_tokens], axis=1).numpy()
-    missing = prompt_len + max_new_tokens - ids.shape[1]
-    if missing:
-        ids = np.pad(ids, ((0, 0), (0, missing)), constant_values=PAD_ID)
-    return ids
+    total = prompt_len + max_new_tokens
+    if max_new_tokens == 0:
+        return np.array(prompt_ids, dtype=np.int32)
+    ids = np.full((batch, _bucket(total)), PAD_ID, np.int32)  # (B, L)
+    ids[:, :prompt_len] = prompt_ids
+    ids, _ = decoder.loop(
+        tf.constant(ids),
+        state,
+        tf.constant(prompt_len, tf.int32),
+        tf.constant(total, tf.int32),
+        tf.constant(seed, tf.int32),
+        tf.constant(key_offset, tf.int32),
+        tf.constant(-1 if eos_id is None else eos_id, tf.int32),
+    )
+    return ids.numpy()[:, :total]
 
 
 def _beam_search(
