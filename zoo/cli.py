@@ -5,6 +5,7 @@
     zoo train gru --data my_text.txt --epochs 3
     zoo train gpt                       # 4 layers, 4 heads, width 128, context 64
     zoo train bert                      # masked LM: fills in [MASK]
+    zoo train gpt --strategy mirrored --precision mixed_bfloat16   # every GPU
     zoo train transformer               # dates -> ISO 8601 ("3 Mar 1998" -> 1998-03-03)
     zoo train seq2seq --data numbers    # or a TSV file of source<TAB>target pairs
     zoo generate runs/lstm/model.keras --prompt "ROMEO." --temperature 0.8
@@ -20,6 +21,7 @@ Bad arguments print a usage message; errors zoo foresees print one line
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import sys
 import textwrap
@@ -72,6 +74,10 @@ FAMILY = {
 # --out, --seed and --prompt go with every model.
 _TEXT = {"data": "shakespeare", "level": "char", "min_freq": None}
 _NEURAL = {"xla": True, "fresh": False}
+# Language models also scale: every local GPU, 16-bit arithmetic.
+_SCALE = {"strategy": None, "precision": "float32"}
+# zoo.training.PRECISIONS, spelled out so that parsing needs no TensorFlow.
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 _RNN = {
     **_TEXT,
     "epochs": 3,
@@ -84,6 +90,7 @@ _RNN = {
     "dropout": 0.0,
     "learning_rate": 2e-3,
     **_NEURAL,
+    **_SCALE,
 }
 _PAIRS = {
     "data": "dates",
@@ -112,6 +119,7 @@ TRAIN_DEFAULTS = {
         "dropout": 0.0,
         "learning_rate": 1e-3,
         **_NEURAL,
+        **_SCALE,
     },
     "bert": {
         **_TEXT,
@@ -127,6 +135,7 @@ TRAIN_DEFAULTS = {
         "dropout": 0.1,
         "learning_rate": 1e-3,
         **_NEURAL,
+        **_SCALE,
     },
     "transformer": {
         **_PAIRS,
@@ -205,6 +214,7 @@ def _show_default(key, value, model) -> str:
         "context_length": "(preset)" if model == "gpt" else "(--seq-len)",
         "steps_per_epoch": "(one pass)",
         "beam_width": "(greedy)",
+        "strategy": "(one device)",
     }
     return f"{_flag(key)} {decided_later.get(key, '(preset)')}"
 
@@ -291,6 +301,20 @@ def _parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="compile training steps with XLA (default: on; --no-xla to compare)",
+    )
+    train.add_argument(
+        "--strategy",
+        choices=["mirrored"],
+        default=None,
+        help="train on every local GPU at once (tf.distribute.MirroredStrategy; "
+        "--batch-size is split across them); without XLA",
+    )
+    train.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=None,
+        help="mixed_float16 or mixed_bfloat16: 16-bit arithmetic, float32 "
+        "weights and loss (default: float32)",
     )
     train.add_argument("--order", type=_positive, default=None, help="ngram order")
     train.add_argument(
@@ -384,6 +408,7 @@ def _resolve_train_args(parser: argparse.ArgumentParser, args) -> None:
     not a traceback after minutes. `parser` is the ``zoo train`` parser.
     """
     table = TRAIN_DEFAULTS[args.model]
+    xla_given = getattr(args, "xla", None)
     options = [k for k in vars(args) if k not in ("command", "model", *ALWAYS)]
     for dest in options:
         if getattr(args, dest) is None:
@@ -402,6 +427,13 @@ def _resolve_train_args(parser: argparse.ArgumentParser, args) -> None:
         parser.error(f"--dropout must be in [0, 1), got {args.dropout}")
     if args.learning_rate is not None and args.learning_rate <= 0:
         parser.error(f"--learning-rate must be > 0, got {args.learning_rate}")
+    if args.strategy is not None:
+        if xla_given:
+            parser.error(
+                "--xla does not work with --strategy: XLA cannot compile a "
+                "distributed training step (drop --xla)"
+            )
+        args.xla = False
     if args.model == "gpt":
         from zoo.models.gpt import GPT_PRESETS
 
@@ -574,14 +606,24 @@ def _train_neural(args, tokenizer, ids, out, prompt):
 
     import zoo
     from zoo.plotting import plot_history
-    from zoo.training import compile_model, train
+    from zoo.training import compile_model, make_strategy, precision, train
 
     family = FAMILY[args.model]
     keras.utils.set_random_seed(args.seed)
-    model = _build_language_model(args, tokenizer.vocab_size)
-    compile_model(model, learning_rate=args.learning_rate, jit_compile=args.xla)
+    strategy = make_strategy(args.strategy) if args.strategy else None
+    # Layers take their precision, and variables their devices, when created.
+    with strategy.scope() if strategy else contextlib.nullcontext():
+        with precision(args.precision):
+            model = _build_language_model(args, tokenizer.vocab_size)
+        compile_model(model, learning_rate=args.learning_rate, jit_compile=args.xla)
     train_ds, valid_ds = _language_datasets(args, ids, tokenizer.vocab_size)
     print(f"model: {model.name}, {model.count_params():,} parameters")
+    if strategy is not None:
+        n = strategy.num_replicas_in_sync
+        print(
+            f"{args.strategy} strategy: {n} replica{'s' if n > 1 else ''}, "
+            f"{args.batch_size} sequences per step in all; no XLA"
+        )
     _print_resume_note(out, args.fresh)
     start = time.perf_counter()
     history = train(

@@ -171,7 +171,7 @@ class RecurrentStepper:
     def initial_state(self, batch_size: int, **context):
         """Zero states: a list (one entry per layer) of lists of (B, units)."""
         return [
-            [tf.zeros((batch_size, s), tf.float32) for s in _state_sizes(cell)]
+            [tf.zeros((batch_size, s), cell.compute_dtype) for s in _state_sizes(cell)]
             for cell in self.cells
         ]
 

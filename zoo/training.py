@@ -11,22 +11,36 @@
 * `train` checkpoints every epoch and resumes after a crash
   (`keras.callbacks.BackupAndRestore`), stops on NaN, and logs every epoch to a
   CSV file that survives the restart.
+* Several devices or machines: build the model inside a `tf.distribute`
+  strategy's scope and train it as usual (`make_strategy`, `train`). XLA is
+  off under a strategy, because XLA cannot compile its cross-device steps
+  (`compile_model` says so).
+* Mixed precision: build the model inside ``with precision("mixed_bfloat16"):``
+  (or ``"mixed_float16"``); the loss and the metrics stay in float32.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
 import time
+import warnings
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 from keras import ops
 
-from zoo.errors import ZooError
+from zoo.errors import ZooError, ZooWarning
 from zoo.text import PAD_ID
+
+# Keras dtype policies zoo trains with: variables are always float32; the
+# mixed ones compute in 16 bits.
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+# Names `make_strategy` (and ``zoo train --strategy``) accept.
+STRATEGIES = ("mirrored", "multi_worker")
 
 
 def _token_nll(y_true, logits, pad_id):
@@ -96,11 +110,69 @@ class MaskedAccuracy(keras.metrics.Metric):
         return {**super().get_config(), "pad_id": self.pad_id}
 
 
+@keras.saving.register_keras_serializable(package="zoo")
+class TokenCrossEntropy(keras.losses.SparseCategoricalCrossentropy):
+    """Cross-entropy on logits: the mean over the real tokens of the batch.
+
+    On one device this is ``SparseCategoricalCrossentropy(from_logits=True,
+    ignore_class=pad_id)``. Under a `tf.distribute` strategy Keras would
+    average each replica's own mean, so a replica whose share of the batch
+    is padding (the end of a validation set) would count as a loss of 0, and
+    one with few real tokens as much as one with many. This loss divides by
+    the real tokens of all the replicas together instead: losses and
+    gradients are those of one device on the same batch.
+
+    Computed in float32 whatever the model's precision: 16-bit logits are
+    cast before the softmax (see `precision`).
+
+    Args:
+        ignore_class: target id that is not a token (padding).
+        from_logits: always True for zoo's models (they emit logits).
+        name: shown by `fit` as "loss".
+        dtype: the dtype it computes in.
+        **kwargs: the rest of ``SparseCategoricalCrossentropy``'s arguments.
+
+    Example:
+        >>> loss = TokenCrossEntropy()  # what `make_loss()` returns
+        >>> float(loss(np.array([[5, 0]]), np.zeros((1, 2, 10), "float32")))  # log 10
+        2.302585...
+    """
+
+    def __init__(
+        self,
+        ignore_class: int = PAD_ID,
+        from_logits: bool = True,
+        name: str = "loss",
+        dtype: str = "float32",
+        **kwargs,
+    ):
+        super().__init__(
+            from_logits=from_logits,
+            ignore_class=ignore_class,
+            name=name,
+            dtype=dtype,
+            **kwargs,
+        )
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        loss = super().__call__(y_true, y_pred, sample_weight)  # this replica's
+        replica = tf.distribute.get_replica_context()
+        if sample_weight is not None or replica is None:
+            return loss
+        n = replica.num_replicas_in_sync
+        if n == 1:
+            return loss
+        real = ops.not_equal(ops.cast(y_true, "int32"), self.ignore_class)
+        count = ops.sum(ops.cast(real, "float32"))  # this replica's real tokens
+        total = replica.all_reduce("SUM", tf.stop_gradient(count))
+        # Keras divides by n and sums the replicas' gradients: n * (sum of this
+        # replica's NLL) / (all real tokens) adds up to the global mean.
+        return loss * count * n / ops.maximum(total, 1.0)
+
+
 def make_loss(pad_id: int = PAD_ID) -> keras.losses.Loss:
-    """Cross-entropy on logits, mean over real (non-pad) tokens."""
-    return keras.losses.SparseCategoricalCrossentropy(
-        from_logits=True, ignore_class=pad_id, name="loss"
-    )
+    """Cross-entropy on logits, mean over real (non-pad) tokens, in float32."""
+    return TokenCrossEntropy(ignore_class=pad_id)
 
 
 def make_optimizer(
@@ -119,6 +191,193 @@ def make_optimizer(
     return optimizers[name](
         learning_rate=learning_rate, global_clipnorm=global_clipnorm
     )
+
+
+def check_precision(policy: str) -> str:
+    """Return `policy` if zoo trains with it, else raise a `ZooError`."""
+    if policy not in PRECISIONS:
+        raise ZooError(f"precision must be one of {PRECISIONS}, got {policy!r}")
+    return policy
+
+
+@contextlib.contextmanager
+def precision(policy: str):
+    """Build models in `policy` precision; the previous policy comes back after.
+
+    Keras fixes a layer's dtype policy when the layer is created, from the
+    global policy (``keras.config.set_dtype_policy``). So precision is chosen
+    where models are built, not where they are compiled: this context manager
+    sets the global policy for the factory calls inside it and restores it
+    on leaving, so it works for every zoo factory (and any Keras model) with
+    no extra argument, and models built later are not affected by mistake.
+
+    Under ``"mixed_float16"`` or ``"mixed_bfloat16"`` every layer computes in
+    16 bits while its weights stay float32, so the model emits 16-bit logits;
+    zoo's loss and metrics cast them to float32 before the softmax. With
+    ``"mixed_float16"`` `compile_model` wraps the optimizer in a
+    `keras.optimizers.LossScaleOptimizer`, so small gradients do not underflow
+    (bfloat16 has float32's range and needs no loss scaling).
+
+    Both work with XLA, on a CPU too, but only recent GPUs (and TPUs) run
+    them faster: on a CPU they show the numerics, not a speed-up.
+
+    Args:
+        policy: one of ``PRECISIONS``: "float32", "mixed_float16" or
+            "mixed_bfloat16".
+
+    Yields:
+        The policy's name.
+
+    Raises:
+        ZooError: for any other policy.
+
+    Example:
+        >>> with precision("mixed_bfloat16"):
+        ...     model = build_lstm(65)  # compiled: float32 loss
+        >>> model.get_layer("lstm_1").compute_dtype, model.weights[0].dtype
+        ('bfloat16', 'float32')
+    """
+    check_precision(policy)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield policy
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def make_strategy(name: str, *, devices=None) -> tf.distribute.Strategy:
+    """A `tf.distribute` strategy by name, for data-parallel training.
+
+    Build the model inside its scope; `train` then splits every batch across
+    the replicas (see `train`).
+
+    Args:
+        name: "mirrored": one replica per local GPU (the CPU if there is
+            none); "multi_worker": one or more replicas on every machine of
+            the cluster described by the ``TF_CONFIG`` environment variable.
+        devices: for "mirrored", the devices to use (default: all local GPUs).
+
+    Returns:
+        A `tf.distribute.MirroredStrategy` or
+        `tf.distribute.MultiWorkerMirroredStrategy`.
+
+    Example:
+        >>> strategy = make_strategy("mirrored")
+        >>> with strategy.scope():
+        ...     model = build_lstm(65)
+        >>> history = train(model, train_ds, epochs=3)  # global batches
+    """
+    if name not in STRATEGIES:
+        raise ZooError(f"strategy must be one of {STRATEGIES}, got {name!r}")
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy(devices)
+    if devices is not None:
+        raise ZooError(
+            "devices applies to the 'mirrored' strategy only; a cluster's "
+            "machines come from TF_CONFIG"
+        )
+    return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+def model_strategy(model: keras.Model) -> tf.distribute.Strategy | None:
+    """The `tf.distribute` strategy the model was built under, or None.
+
+    A model belongs to the strategy whose scope it was created in: its weights
+    are then mirrored on every replica.
+    """
+    for weight in model.weights:
+        value = getattr(weight, "value", weight)
+        if isinstance(value, tf.distribute.DistributedValues):
+            return value.distribute_strategy
+    if not model.weights and tf.distribute.has_strategy():
+        return tf.distribute.get_strategy()  # not built yet, in the scope
+    return None
+
+
+def _is_multi_worker(strategy) -> bool:
+    """Whether `strategy` spans more than one process (a TF_CONFIG cluster)."""
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return False
+    jobs = strategy.cluster_resolver.cluster_spec().as_dict()
+    return sum(len(tasks) for tasks in jobs.values()) > 1
+
+
+def _fit_under_strategy(model: keras.Model, strategy) -> None:
+    """Make ``model.fit`` under `strategy` see the batches one device would.
+
+    Changes only how Keras 3 (3.15 and earlier) passes values around, not
+    what it computes:
+
+    1. Under any strategy, ``fit`` first draws a batch from a fresh iterator
+       of the data only to learn its shapes. That advances a dataset that
+       reshuffles on every pass (``make_dataset``'s), so training would then
+       see other batches than on one device; and under a multi-worker
+       strategy the draw crashes, because the collective strategy cannot
+       reduce a nested (inputs, targets) batch ("Attempt to convert a value
+       (PerReplica:...) ... to a Tensor"; keras-team/keras issue 20585).
+       The shapes are read from the dataset's ``element_spec`` instead.
+    2. Under a multi-worker strategy Keras reduces each step's scalar logs
+       with ``axis=0`` ("Invalid reduction dimension 0 for input with 0
+       dimensions"). The steps return them as 1-element vectors, which that
+       reduction turns back into scalars.
+    """
+    if getattr(model, "_zoo_strategy_fixes", None) is strategy:
+        return
+    if hasattr(model, "_maybe_symbolic_build") and hasattr(model, "_symbolic_build"):
+
+        def symbolic_build(iterator=None, data_batch=None):
+            if iterator is not None:
+                data_batch = iterator.data_adapter.get_tf_dataset().element_spec
+            with strategy.scope():
+                model._symbolic_build(data_batch=data_batch)
+
+        model._maybe_symbolic_build = symbolic_build
+
+    if _is_multi_worker(strategy):
+
+        def vector_logs(step):
+            def wrapped(data):
+                return tf.nest.map_structure(lambda v: ops.reshape(v, (1,)), step(data))
+
+            return wrapped
+
+        model.train_step = vector_logs(model.train_step)
+        model.test_step = vector_logs(model.test_step)
+    model._zoo_strategy_fixes = strategy
+
+
+def _computes_in_float16(model: keras.Model) -> bool:
+    policies = [model.dtype_policy, *(layer.dtype_policy for layer in model.layers)]
+    return any(policy.compute_dtype == "float16" for policy in policies)
+
+
+def _strategy_name(strategy) -> str:
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return "MultiWorkerMirroredStrategy"  # its class is CollectiveAllReduce...
+    return type(strategy).__name__
+
+
+def _resolve_jit_compile(model: keras.Model, jit_compile, strategy) -> bool:
+    """XLA unless the model is distributed; under a strategy it cannot run."""
+    if strategy is None:
+        return True if jit_compile is None else bool(jit_compile)
+    if jit_compile:
+        raise ZooError(
+            f"model {model.name!r} was built under {_strategy_name(strategy)}, and "
+            "XLA cannot compile a distributed training step (the replicas' "
+            "weights live on different devices, and XLA on a CPU has no "
+            "collective ops). Use jit_compile=False (or leave it unset)."
+        )
+    if jit_compile is None:
+        warnings.warn(
+            f"XLA is off for model {model.name!r}: it was built under "
+            f"{_strategy_name(strategy)}, and XLA cannot compile a distributed "
+            "training step. Pass jit_compile=False to say so and silence this.",
+            ZooWarning,
+            stacklevel=3,
+        )
+    return False
 
 
 def check_emits_logits(model: keras.Model) -> None:
@@ -146,7 +405,7 @@ def compile_model(
     learning_rate: float = 2e-3,
     global_clipnorm: float = 1.0,
     pad_id: int = PAD_ID,
-    jit_compile: bool = True,
+    jit_compile: bool | None = None,
     steps_per_execution: int = 1,
 ) -> keras.Model:
     """Compile a zoo language model: logits loss, perplexity, XLA.
@@ -157,12 +416,22 @@ def compile_model(
         learning_rate: step size.
         global_clipnorm: clip the gradients' global norm to this.
         pad_id: target id ignored by the loss and metrics.
-        jit_compile: compile the train/eval steps with XLA. Set explicitly,
-            because Keras's default "auto" is False on a CPU.
+        jit_compile: compile the train/eval steps with XLA. The default (None)
+            means XLA on, set explicitly because Keras's own default "auto" is
+            False on a CPU; except for a model built under a `tf.distribute`
+            strategy, where XLA cannot compile the step: it is then off, with a
+            `ZooWarning` saying so (``jit_compile=True`` raises a `ZooError`).
         steps_per_execution: batches per compiled call (fewer Python round trips).
 
     Returns:
-        The same model, compiled.
+        The same model, compiled. A model built under a strategy is compiled
+        in that strategy's scope (the optimizer's and metrics' variables are
+        mirrored too), wherever this is called. A model that computes in
+        float16 (see `precision`) gets a `keras.optimizers.LossScaleOptimizer`.
+
+    Raises:
+        ZooError: if the model ends in a softmax, if XLA is asked for under a
+            strategy, or if Keras turned XLA off.
 
     Example:
         >>> model = compile_model(build_lstm(65, compile=False))
@@ -170,21 +439,31 @@ def compile_model(
         True
     """
     check_emits_logits(model)
-    model.compile(
-        optimizer=make_optimizer(
+    strategy = model_strategy(model)
+    jit_compile = _resolve_jit_compile(model, jit_compile, strategy)
+    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+    with scope:
+        step_rule = make_optimizer(
             optimizer, learning_rate=learning_rate, global_clipnorm=global_clipnorm
-        ),
-        loss=make_loss(pad_id),
-        metrics=[Perplexity(pad_id=pad_id), MaskedAccuracy(pad_id=pad_id)],
-        jit_compile=jit_compile,
-        steps_per_execution=steps_per_execution,
-    )
+        )
+        if _computes_in_float16(model):
+            # float16 gradients underflow; the scale adapts (bfloat16 needs none).
+            step_rule = keras.optimizers.LossScaleOptimizer(step_rule)
+        model.compile(
+            optimizer=step_rule,
+            loss=make_loss(pad_id),
+            metrics=[Perplexity(pad_id=pad_id), MaskedAccuracy(pad_id=pad_id)],
+            jit_compile=jit_compile,
+            steps_per_execution=steps_per_execution,
+        )
     if jit_compile and not model.jit_compile:
         # Keras quietly turns XLA off for layers it thinks cannot compile.
         raise ZooError(
             f"Keras turned XLA off for model {model.name!r}; a layer in it does not "
             "support jit_compile. Use jit_compile=False, or replace that layer."
         )
+    if strategy is not None:
+        _fit_under_strategy(model, strategy)
     return model
 
 
@@ -194,7 +473,8 @@ def make_train_step(model: keras.Model, optimizer=None, loss_fn=None, *, pad_id=
     This is what ``model.fit`` does per batch: forward pass, loss, gradients,
     update. Under ``tf.function(jit_compile=True)`` the whole step becomes one
     XLA program; an op XLA cannot compile raises an error rather than
-    silently running without XLA.
+    silently running without XLA. It runs on one device: for a model built
+    under a `tf.distribute` strategy use `train`.
 
     Args:
         model: a built model that emits logits.
@@ -279,6 +559,18 @@ def train(
 ) -> dict[str, list[float]]:
     """Fit a compiled model; checkpoint, resume, and stop on NaN.
 
+    On several devices or machines, build the model inside a `tf.distribute`
+    strategy's scope (see `make_strategy`) and call this as usual: Keras then
+    splits every batch of `train_ds` across the replicas, so the batch size
+    is the global one (each of N replicas gets batch_size / N rows) and the
+    losses are those of one device on the same batches. In a cluster
+    (``MultiWorkerMirroredStrategy``) every worker runs this same call on
+    the same, identically seeded dataset and keeps its share of each batch;
+    workers other than the chief write their checkpoint and log to
+    ``run_dir/worker_<i>``. The loss is averaged over the real tokens of
+    all replicas together (`TokenCrossEntropy`), so padding that falls on
+    one replica changes nothing.
+
     Args:
         model: compiled with `compile_model`.
         train_ds: batches of (inputs, targets); repeated when `steps_per_epoch`
@@ -297,12 +589,33 @@ def train(
         The full history (all epochs, resumed ones included), metric -> list.
 
     Raises:
-        ZooError: if the loss became NaN or infinite.
+        ZooError: if the loss became NaN or infinite, or if this is called in a
+            strategy's scope that the model was not built in.
+
+    Example:
+        >>> strategy = make_strategy("mirrored")  # every local GPU
+        >>> with strategy.scope():
+        ...     model = build_lstm(65)
+        >>> history = train(model, make_dataset(ids, seq_len=64, batch_size=64))
     """
     if not model.compiled:
         raise ZooError("compile the model first, e.g. with zoo.training.compile_model")
     if epochs < 1:
         raise ZooError(f"epochs must be >= 1, got {epochs}")
+    strategy = model_strategy(model)
+    if tf.distribute.has_strategy() and tf.distribute.get_strategy() is not strategy:
+        raise ZooError(
+            f"train() was called inside {_strategy_name(tf.distribute.get_strategy())}"
+            f"'s scope, but model {model.name!r} was not built in it. Build (and "
+            "compile) the model inside `with strategy.scope():`; train() itself "
+            "needs no scope."
+        )
+    if strategy is not None:
+        _fit_under_strategy(model, strategy)
+        if run_dir is not None and not strategy.extended.should_checkpoint:
+            # A worker other than the chief: Keras's callbacks do not
+            # coordinate workers, so each writes a folder of its own.
+            run_dir = Path(run_dir) / f"worker_{strategy.cluster_resolver.task_id}"
     nan_guard = _StopOnNaN()
     cbs = [nan_guard, _EpochTimer(), *callbacks]
     if run_dir is not None:
