@@ -88,13 +88,14 @@ def simple_rnn_sequence(xp, recurrent_kernel, h0):
     _, (hs,) = _loop(forward, steps, (h0,), spec)
 
     def grad(dhs):
+        kernel_t = tf.transpose(recurrent_kernel)  # U^T, once for all steps
         dhs_ta = tf.TensorArray(xp.dtype, size=steps).unstack(dhs)
         hs_ta = tf.TensorArray(xp.dtype, size=steps).unstack(hs)
 
         def backward(t, dh_next):
             h = hs_ta.read(t)
             da = (dhs_ta.read(t) + dh_next) * (1.0 - h * h)  # (B, U) before tanh
-            return (tf.matmul(da, recurrent_kernel, transpose_b=True),), (da,)
+            return (tf.matmul(da, kernel_t),), (da,)
 
         (dh0,), (da,) = _loop(backward, steps, (tf.zeros_like(h0),), spec, reverse=True)
         d_kernel = tf.matmul(_flat(_previous(h0, hs)), _flat(da), transpose_a=True)
@@ -133,6 +134,7 @@ def lstm_sequence(xp, recurrent_kernel, h0, c0):
     _, (hs, cs, acts) = _loop(forward, steps, (h0, c0), [state, state, gates])
 
     def grad(dhs, dcs):
+        kernel_t = tf.transpose(recurrent_kernel)  # U^T, once for all steps
         ta = tf.TensorArray
         dhs_ta = ta(xp.dtype, size=steps).unstack(dhs)
         dcs_ta = ta(xp.dtype, size=steps).unstack(dcs)
@@ -156,7 +158,7 @@ def lstm_sequence(xp, recurrent_kernel, h0, c0):
                 ],
                 axis=-1,
             )  # (B, 4U), before the activations
-            dh_prev = tf.matmul(dz, recurrent_kernel, transpose_b=True)  # (B, U)
+            dh_prev = tf.matmul(dz, kernel_t)  # (B, U)
             return (dh_prev, dc * f), (dz,)
 
         zeros = tf.zeros_like(h0)
@@ -202,6 +204,7 @@ def gru_sequence(xp, recurrent_kernel, recurrent_bias, h0):
     _, (hs, acts, m_hs) = _loop(forward, steps, (h0,), [state, gates, state])
 
     def grad(dhs):
+        kernel_t = tf.transpose(recurrent_kernel)  # U^T, once for all steps
         ta = tf.TensorArray
         dhs_ta = ta(xp.dtype, size=steps).unstack(dhs)
         h_prev_ta = ta(xp.dtype, size=steps).unstack(_previous(h0, hs))
@@ -217,7 +220,7 @@ def gru_sequence(xp, recurrent_kernel, recurrent_bias, h0):
             da_r = da_h * m_ta.read(t) * r * (1.0 - r)
             dx = tf.concat([da_z, da_r, da_h], axis=-1)  # (B, 3U) for xp
             dm = tf.concat([da_z, da_r, da_h * r], axis=-1)  # (B, 3U) for m
-            dh_prev = dh * z + tf.matmul(dm, recurrent_kernel, transpose_b=True)
+            dh_prev = dh * z + tf.matmul(dm, kernel_t)
             return (dh_prev,), (dx, dm)
 
         (dh0,), (dx, dm) = _loop(

@@ -1,0 +1,831 @@
+"""Speed benchmarks: zoo against stock Keras and PyTorch, measured side by side.
+
+    python benchmarks/speed.py                         # everything (about 30 min)
+    python benchmarks/speed.py training generation     # some sections
+    python benchmarks/speed.py --tiny --out /tmp/s.json  # seconds: a smoke run
+
+Sections (each prints a table; all go to ``benchmarks/results/speed.json``):
+
+matmul      the machine's fp32 matmul rate (TensorFlow with and without XLA,
+            and PyTorch): the yardstick for the FLOP fractions below.
+training    training tokens/s on one fixed batch, warm (the first step, with
+            its compilation, reported apart), median over repeats: zoo's
+            default path (its factories, `compile_model`, XLA, `fit`), the
+            same without XLA, stock Keras (the stock layers, ``compile()``
+            with its defaults, `fit`) and the PyTorch eager reference in
+            `torch_reference.py`. Achieved GFLOP/s and the fraction of the
+            matmul rate; peak memory of each run.
+quality     wall time to reach a fixed held-out loss on the bundled corpus
+            (LSTM and the GPT laptop preset), zoo against PyTorch, evaluation
+            and compilation included.
+generation  tokens/s sampling 500 new tokens at batch 1 and 16: zoo's cached /
+            stateful `generate_ids`, naive decoding that re-runs the whole
+            prefix for every token, and PyTorch's cached and naive decoding.
+ngram       fit + evaluate an order-5 Kneser-Ney model, zoo against `nltk.lm`,
+            perplexities side by side (`ngram_vs_nltk.py`).
+
+Every measurement runs in a fresh Python process, one after another, so each
+has the machine to itself, its own thread pools, and its own peak memory (the
+process's maximum resident set). The machine may be shared and noisy: compare
+the ratios of one run, and rerun to see the spread. PyTorch is optional
+(``pip install torch``); without it the PyTorch columns are empty.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+SECTIONS = ("matmul", "training", "quality", "generation", "ngram")
+FAMILIES = ("simple_rnn", "lstm", "gru", "gpt")
+TRAIN_IMPLS = ("zoo", "zoo_no_xla", "keras", "torch")
+
+# The issue's sizes: vocabulary 65, batch 32 x 64 tokens; RNNs embedding 128
+# and 256 units; the GPT laptop preset (4 layers, 4 heads, width 128,
+# context 64, feed-forward 512).
+SIZES = {
+    "full": {
+        "vocab": 65,
+        "batch": 32,
+        "seq": 64,
+        "embedding_dim": 128,
+        "units": 256,
+        "num_layers": 4,
+        "num_heads": 4,
+        "width": 128,
+        "ff_dim": 512,
+        "warmup": 5,
+        "repeats": 20,
+        "new_tokens": 500,
+        "gen_batches": (1, 16),
+        "matmul_n": 2048,
+    },
+    "tiny": {
+        "vocab": 13,
+        "batch": 4,
+        "seq": 8,
+        "embedding_dim": 8,
+        "units": 16,
+        "num_layers": 2,
+        "num_heads": 2,
+        "width": 16,
+        "ff_dim": 32,
+        "warmup": 1,
+        "repeats": 2,
+        "new_tokens": 12,
+        "gen_batches": (1, 2),
+        "matmul_n": 64,
+    },
+}
+# Time to quality: the held-out loss (nats per character) each model must
+# reach, and the most time it gets. Both reach theirs within a few hundred
+# steps at zoo's default learning rate (`zoo train`'s runs pass below them).
+# PyTorch uses the thread count that trained fastest in the training section.
+QUALITY = {
+    "full": {"lstm": 2.0, "gpt": 2.2, "max_seconds": 240, "eval_every": 50},
+    "tiny": {"lstm": 0.0, "gpt": 0.0, "max_seconds": 2, "eval_every": 2},
+}
+
+
+# --- what each worker process measures -----------------------------------------
+
+
+def _quiet_tensorflow():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from zoo._tensorflow import import_tensorflow
+
+    import_tensorflow()
+
+
+def _rnn_config(size):
+    return {"embedding_dim": size["embedding_dim"], "units": size["units"]}
+
+
+def _gpt_config(size):
+    return {
+        "context_length": size["seq"],
+        "embedding_dim": size["width"],
+        "num_heads": size["num_heads"],
+        "num_layers": size["num_layers"],
+        "ff_dim": size["ff_dim"],
+    }
+
+
+def _torch_config(family, size):
+    if family == "gpt":
+        return {
+            "num_layers": size["num_layers"],
+            "num_heads": size["num_heads"],
+            "width": size["width"],
+            "ff_dim": size["ff_dim"],
+            "context": size["seq"],
+        }
+    return _rnn_config(size)
+
+
+def build_zoo(family, vocab, size, impl="zoo"):
+    """The zoo model of `family`, compiled as `impl` says: "zoo" (the default
+    path), "zoo_no_xla" (the same, jit_compile=False) or "keras" (the stock
+    Keras layers, compiled with Keras's defaults)."""
+    import keras
+
+    import zoo
+    from zoo.training import compile_model
+
+    if family == "gpt":
+        model = zoo.build_gpt(vocab, **_gpt_config(size), compile=False)
+    else:
+        build = getattr(zoo, f"build_{family}")
+        model = build(vocab, **_rnn_config(size), fused=impl != "keras", compile=False)
+    if impl == "keras":
+        model.compile(
+            optimizer="adam",
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
+    else:
+        compile_model(model, jit_compile=impl == "zoo")
+    return model
+
+
+def _random_batch(size, seed=0):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    shape = (size["batch"], size["seq"])
+    x = rng.integers(1, size["vocab"], shape).astype("int32")
+    y = rng.integers(1, size["vocab"], shape).astype("int32")
+    return x, y
+
+
+class _ExecutionTimer:
+    """Wall time of every `fit` execution (a call of the compiled step)."""
+
+    def __init__(self):
+        import keras
+
+        timer = self
+
+        class Callback(keras.callbacks.Callback):
+            def on_train_batch_begin(self, batch, logs=None):
+                timer._start = time.perf_counter()
+
+            def on_train_batch_end(self, batch, logs=None):
+                timer.times.append(time.perf_counter() - timer._start)
+
+        self.times = []
+        self.callback = Callback()
+
+
+def work_train(spec):
+    family, impl, size = spec["family"], spec["impl"], spec["size"]
+    x, y = _random_batch(size)
+    if impl == "torch":
+        import torch_reference
+
+        out = torch_reference.train_throughput(
+            family,
+            size["vocab"],
+            x,
+            y,
+            warmup=size["warmup"],
+            repeats=size["repeats"],
+            threads=spec.get("threads"),
+            **_torch_config(family, size),
+        )
+        out["compile_s"] = 0.0
+        return out
+    _quiet_tensorflow()
+    import tensorflow as tf
+
+    model = build_zoo(family, size["vocab"], size, impl)
+    per_call = model.steps_per_execution
+    ds = tf.data.Dataset.from_tensors((x, y)).repeat()
+    timer = _ExecutionTimer()
+    calls = size["warmup"] + size["repeats"]
+    model.fit(
+        ds,
+        steps_per_epoch=calls * per_call,
+        epochs=1,
+        verbose=0,
+        callbacks=[timer.callback],
+    )
+    steps = [t / per_call for t in timer.times[size["warmup"] :]]
+    median = statistics.median(steps)
+    return {
+        "step_seconds": steps,
+        "median_step_s": median,
+        "tokens_per_s": x.size / median,
+        "first_step_s": timer.times[0],
+        "compile_s": max(0.0, timer.times[0] - median * per_call),
+        "jit_compile": bool(model.jit_compile),
+        "steps_per_execution": per_call,
+        "params": model.count_params(),
+    }
+
+
+def _quality_data(size, quality):
+    """Training batches and a held-out set from the bundled corpus, as numpy:
+    the same batches, in the same order, for zoo and PyTorch."""
+    from zoo.data.corpora import load_corpus
+    from zoo.data.pipeline import make_dataset
+    from zoo.text import CharTokenizer
+
+    corpus = load_corpus("shakespeare")
+    tokenizer = CharTokenizer.fit(corpus.train)
+    train = make_dataset(
+        tokenizer.encode(corpus.train),
+        seq_len=size["seq"],
+        batch_size=size["batch"],
+        seed=0,
+    )
+    valid = make_dataset(
+        tokenizer.encode(corpus.valid),
+        seq_len=size["seq"],
+        batch_size=size["batch"],
+        training=False,
+    )
+    held_out = [(x.numpy(), y.numpy()) for x, y in valid.take(quality["valid_batches"])]
+    return tokenizer.vocab_size, train, held_out
+
+
+def work_quality(spec):
+    family, impl, size, quality = (
+        spec["family"],
+        spec["impl"],
+        spec["size"],
+        spec["quality"],
+    )
+    _quiet_tensorflow()
+    vocab, train, held_out = _quality_data(size, quality)
+    if impl == "torch":
+        import torch_reference
+
+        batches = ((x.numpy(), y.numpy()) for x, y in train.repeat())
+        return torch_reference.train_to_loss(
+            family,
+            vocab,
+            batches,
+            held_out,
+            target_loss=quality[family],
+            max_seconds=quality["max_seconds"],
+            eval_every=quality["eval_every"],
+            threads=spec.get("threads"),
+            **_torch_config(family, size),
+        )
+    import keras
+    import numpy as np
+
+    model = build_zoo(family, vocab, size)
+    x_valid = np.concatenate([x for x, _ in held_out])
+    y_valid = np.concatenate([y for _, y in held_out])
+    curve, start = [], time.perf_counter()
+
+    class Stop(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            # Keras's val_loss is the mean over batches of each batch's mean
+            # loss; the held-out batches are full, so it is the token mean.
+            loss = float(logs["val_loss"])
+            steps = (epoch + 1) * quality["eval_every"]
+            curve.append((time.perf_counter() - start, steps, loss))
+            if loss <= quality[family] or curve[-1][0] >= quality["max_seconds"]:
+                self.model.stop_training = True
+
+    model.fit(
+        train.repeat(),
+        steps_per_epoch=quality["eval_every"],
+        epochs=10_000,
+        validation_data=(x_valid, y_valid),
+        validation_batch_size=size["batch"],
+        callbacks=[Stop()],
+        verbose=0,
+    )
+    seconds, steps, loss = curve[-1]
+    return {
+        "seconds": seconds,
+        "steps": steps,
+        "reached": loss <= quality[family],
+        "val_loss": loss,
+        "curve": curve,
+    }
+
+
+def naive_generate(model, prompt, new_tokens, *, context=None, seed=0):
+    """Sample by re-running the model on the whole prefix for every new token
+    (its last `context` tokens for a model with a context limit): what a
+    loop over ``model(prefix)`` does. The prefix is right-padded to a multiple
+    of 64 (or to `context`), so the compiled call is traced once per length
+    bucket, not once per token; a causal model's logits at the last real
+    position do not depend on the padding after it."""
+    import numpy as np
+    import tensorflow as tf
+
+    @tf.function(jit_compile=True, reduce_retracing=True)
+    def next_token(x, last, key):
+        logits = model(x, training=False)  # (B, L, V)
+        return tf.random.stateless_categorical(
+            logits[:, last], 1, key, dtype=tf.int32
+        )  # (B, 1)
+
+    ids = np.asarray(prompt, dtype=np.int32)
+    for t in range(new_tokens):
+        window = ids[:, -context:] if context else ids
+        n = window.shape[1]
+        length = context or 64 * math.ceil(n / 64)
+        x = np.pad(window, ((0, 0), (0, length - n)))
+        key = tf.constant([seed, t], tf.int32)
+        ids = np.concatenate([ids, next_token(x, n - 1, key).numpy()], axis=1)
+    return ids
+
+
+def work_generate(spec):
+    family, impl, size, batch = (
+        spec["family"],
+        spec["impl"],
+        spec["size"],
+        spec["batch"],
+    )
+    new_tokens, prompt_len = size["new_tokens"], min(16, size["seq"] // 2)
+    if impl.startswith("torch"):
+        import torch_reference
+
+        measure = (
+            torch_reference.naive_generate_throughput
+            if impl == "torch_naive"
+            else torch_reference.generate_throughput
+        )
+        return measure(
+            family,
+            size["vocab"],
+            batch=batch,
+            new_tokens=new_tokens,
+            prompt_len=prompt_len,
+            threads=spec.get("threads"),
+            **_torch_config(family, size),
+        )
+    _quiet_tensorflow()
+    import numpy as np
+
+    from zoo.generation import generate_ids
+
+    model = build_zoo(family, size["vocab"], size)
+    prompt = np.random.default_rng(0).integers(
+        1, size["vocab"], (batch, prompt_len), dtype=np.int32
+    )
+    context = size["seq"] if family == "gpt" else None
+
+    def run():
+        if impl == "zoo_naive":
+            return naive_generate(model, prompt, new_tokens, context=context)
+        return generate_ids(model, prompt, max_new_tokens=new_tokens, seed=0)
+
+    start = time.perf_counter()
+    out = run()  # warm-up: traces and compiles
+    first = time.perf_counter() - start
+    assert out.shape[1] >= new_tokens, out.shape
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    seconds = statistics.median(times)
+    return {
+        "seconds": seconds,
+        "tokens_per_s": batch * new_tokens / seconds,
+        "first_run_s": first,
+    }
+
+
+def work_matmul(spec):
+    n = spec["size"]["matmul_n"]
+    flops = 2 * n**3
+    out = {"n": n}
+    _quiet_tensorflow()
+    import tensorflow as tf
+
+    a = tf.random.normal((n, n))
+    b = tf.random.normal((n, n))
+    for name, jit in (("tensorflow", False), ("tensorflow_xla", True)):
+        matmul = tf.function(lambda a, b: tf.matmul(a, b), jit_compile=jit)
+        matmul(a, b).numpy()
+        times = []
+        for _ in range(10):
+            start = time.perf_counter()
+            matmul(a, b).numpy()
+            times.append(time.perf_counter() - start)
+        out[name] = flops / statistics.median(times) / 1e9
+    try:
+        import torch
+    except ImportError:
+        return out
+    torch.set_num_threads(os.cpu_count() or 1)
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    times = []
+    for _ in range(10):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        times.append(time.perf_counter() - start)
+    out["torch"] = flops / statistics.median(times) / 1e9
+    return out
+
+
+def work_ngram(spec):
+    import ngram_vs_nltk
+
+    if spec["tiny"]:
+        return ngram_vs_nltk.run(max_tokens=50_000, eval_tokens=500, whole_split=False)
+    return ngram_vs_nltk.run()
+
+
+WORKERS = {
+    "train": work_train,
+    "quality": work_quality,
+    "generate": work_generate,
+    "matmul": work_matmul,
+    "ngram": work_ngram,
+}
+
+
+def worker_main(spec_json: str) -> None:
+    """Run one measurement and print its result as the last line (JSON)."""
+    sys.path.insert(0, str(HERE))
+    spec = json.loads(spec_json)
+    result = WORKERS[spec["task"]](spec)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("RESULT " + json.dumps(result))
+
+
+# --- the parent: run the workers, print tables, write JSON --------------------
+
+
+def measure(spec: dict, timeout: float) -> dict:
+    """Run one worker in a fresh process; its result, or {"error": ...}."""
+    try:
+        proc = subprocess.run(
+            [sys.executable, __file__, "--worker", json.dumps(spec)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=ROOT,
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT ") :])
+    return {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1]}
+
+
+def measure_torch(spec: dict, timeout: float, key: str) -> dict:
+    """Run a PyTorch worker with one thread and with every core, and keep the
+    faster (by `key`, higher is better): PyTorch at its best thread count on
+    this machine. (On a busy machine, spinning OpenMP threads can make every
+    core several times slower than one.) Both runs are kept in "by_threads"."""
+    counts = sorted({1, os.cpu_count() or 1})
+    runs = {n: measure({**spec, "threads": n}, timeout) for n in counts}
+    ok = [n for n in counts if "error" not in runs[n]]
+    if not ok:
+        return runs[counts[-1]]
+    best = max(ok, key=lambda n: runs[n][key])
+    return {**runs[best], "threads": best, "by_threads": runs}
+
+
+def torch_available() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+def train_flops(family: str, size: dict) -> float:
+    """FLOPs of one training step: 3x the forward pass (forward, and a backward
+    of about twice its cost), counting the matmuls (2 m k n each)."""
+    tokens, V = size["batch"] * size["seq"], size["vocab"]
+    if family == "gpt":
+        C, F, T, L = size["width"], size["ff_dim"], size["seq"], size["num_layers"]
+        # Q, K, V and output projections; the feed-forward; QK^T and AV
+        # (computed for the whole T x T square); the tied output layer.
+        forward = tokens * (L * (8 * C * C + 4 * C * F + 4 * T * C) + 2 * C * V)
+    else:
+        E, U = size["embedding_dim"], size["units"]
+        G = {"simple_rnn": 1, "gru": 3, "lstm": 4}[family] * U
+        forward = 2 * tokens * (E * G + U * G + U * V)
+    return 3 * forward
+
+
+def _ratio(a, b):
+    if a is None or b is None or not b:
+        return None
+    return a / b
+
+
+def _get(result, key):
+    return None if result is None or "error" in result else result.get(key)
+
+
+def _fmt(value, spec="{:,.0f}"):
+    return "-" if value is None else spec.format(value)
+
+
+def _table(headers, rows):
+    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=True)]
+    line = " | ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True))
+    print(line)
+    print("-" * len(line))
+    for row in rows:
+        print(" | ".join(str(c).rjust(w) for c, w in zip(row, widths, strict=True)))
+    print()
+
+
+def run_matmul(size, report, timeout):
+    print("== fp32 matmul rate ==", flush=True)
+    result = measure({"task": "matmul", "size": size}, timeout)
+    rates = [
+        v for k, v in result.items() if k in ("tensorflow", "tensorflow_xla", "torch")
+    ]
+    result["best_gflops"] = max(rates) if rates else None
+    report["matmul"] = result
+    n = result.get("n")
+    _table(
+        ["n x n", "TF GFLOP/s", "TF+XLA GFLOP/s", "PyTorch GFLOP/s", "best"],
+        [
+            [
+                n,
+                _fmt(result.get("tensorflow"), "{:.1f}"),
+                _fmt(result.get("tensorflow_xla"), "{:.1f}"),
+                _fmt(result.get("torch"), "{:.1f}"),
+                _fmt(result["best_gflops"], "{:.1f}"),
+            ]
+        ],
+    )
+
+
+def run_training(size, report, timeout, families):
+    print("== training tokens/s (warm, median over steps) ==", flush=True)
+    impls = [i for i in TRAIN_IMPLS if i != "torch" or torch_available()]
+    best = (report.get("matmul") or {}).get("best_gflops")
+    rows, out = [], {}
+    for family in families:
+        results = {}
+        for impl in impls:
+            spec = {"task": "train", "family": family, "impl": impl, "size": size}
+            if impl == "torch":
+                results[impl] = measure_torch(spec, timeout, "tokens_per_s")
+            else:
+                results[impl] = measure(spec, timeout)
+            print(
+                f"  {family} {impl}: {_fmt(_get(results[impl], 'tokens_per_s'))}"
+                " tokens/s",
+                flush=True,
+            )
+        tps = {impl: _get(r, "tokens_per_s") for impl, r in results.items()}
+        flops = train_flops(family, size)
+        zoo_gflops = (
+            None
+            if tps["zoo"] is None
+            else flops * tps["zoo"] / (size["batch"] * size["seq"]) / 1e9
+        )
+        summary = {
+            "tokens_per_s": tps,
+            "zoo_vs_torch": _ratio(tps["zoo"], tps.get("torch")),
+            "zoo_vs_keras": _ratio(tps["zoo"], tps["keras"]),
+            "xla_vs_no_xla": _ratio(tps["zoo"], tps["zoo_no_xla"]),
+            "train_flops_per_step": flops,
+            "zoo_gflops": zoo_gflops,
+            "zoo_fraction_of_matmul": _ratio(zoo_gflops, best),
+            "compile_s": _get(results["zoo"], "compile_s"),
+            "peak_rss_mb": {
+                impl: _get(r, "peak_rss_mb") for impl, r in results.items()
+            },
+            "runs": results,
+        }
+        out[family] = summary
+        rows.append(
+            [
+                family,
+                _fmt(tps["zoo"]),
+                _fmt(tps["zoo_no_xla"]),
+                _fmt(tps["keras"]),
+                _fmt(tps.get("torch")),
+                _fmt(summary["zoo_vs_torch"], "{:.2f}x"),
+                _fmt(summary["zoo_vs_keras"], "{:.2f}x"),
+                _fmt(summary["xla_vs_no_xla"], "{:.2f}x"),
+                _fmt(zoo_gflops, "{:.1f}"),
+                _fmt(summary["zoo_fraction_of_matmul"], "{:.0%}"),
+                _fmt(summary["compile_s"], "{:.1f}"),
+                "/".join(_fmt(summary["peak_rss_mb"].get(i)) for i in impls),
+            ]
+        )
+    report["training"] = out
+    _table(
+        [
+            "model",
+            "zoo",
+            "zoo no XLA",
+            "stock Keras",
+            "PyTorch",
+            "zoo/PyTorch",
+            "zoo/Keras",
+            "XLA/no XLA",
+            "zoo GFLOP/s",
+            "of matmul",
+            "compile s",
+            "peak MB " + "/".join(impls),
+        ],
+        rows,
+    )
+
+
+def run_quality(size, quality, report, timeout, families):
+    print("== time to a held-out loss ==", flush=True)
+    impls = ["zoo"] + (["torch"] if torch_available() else [])
+    rows, out = [], {}
+    for family in [f for f in families if f in ("lstm", "gpt")]:
+        out[family] = {"target_loss": quality[family]}
+        for impl in impls:
+            spec = {
+                "task": "quality",
+                "family": family,
+                "impl": impl,
+                "size": size,
+                "quality": quality,
+            }
+            if impl == "torch":
+                # The thread count that trained fastest in the training section.
+                trained = report.get("training", {}).get(family, {})
+                spec["threads"] = _get(trained.get("runs", {}).get("torch"), "threads")
+            result = measure(spec, timeout + quality["max_seconds"])
+            out[family][impl] = result
+            rows.append(
+                [
+                    family,
+                    impl,
+                    quality[family],
+                    _fmt(_get(result, "seconds"), "{:.1f}"),
+                    _fmt(_get(result, "steps")),
+                    _fmt(_get(result, "val_loss"), "{:.3f}"),
+                    {True: "yes", False: "no", None: "-"}[_get(result, "reached")],
+                ]
+            )
+        out[family]["zoo_vs_torch_time"] = _ratio(
+            _get(out[family].get("torch"), "seconds"),
+            _get(out[family]["zoo"], "seconds"),
+        )
+    report["quality"] = out
+    _table(["model", "impl", "target", "seconds", "steps", "val loss", "reached"], rows)
+
+
+def run_generation(size, report, timeout, families):
+    print("== generation tokens/s (500 new tokens) ==", flush=True)
+    impls = ["zoo", "zoo_naive"]
+    if torch_available():
+        impls += ["torch", "torch_naive"]
+    rows, out = [], {}
+    for family in [f for f in families if f in ("lstm", "gpt")]:
+        for batch in size["gen_batches"]:
+            key = f"{family}_b{batch}"
+            results = {}
+            for impl in impls:
+                spec = {
+                    "task": "generate",
+                    "family": family,
+                    "impl": impl,
+                    "size": size,
+                    "batch": batch,
+                }
+                if impl.startswith("torch"):
+                    results[impl] = measure_torch(spec, timeout, "tokens_per_s")
+                else:
+                    results[impl] = measure(spec, timeout)
+            tps = {impl: _get(r, "tokens_per_s") for impl, r in results.items()}
+            out[key] = {
+                "tokens_per_s": tps,
+                "cached_vs_naive": _ratio(tps["zoo"], tps["zoo_naive"]),
+                "zoo_vs_torch": _ratio(tps["zoo"], tps.get("torch")),
+                "runs": results,
+            }
+            rows.append(
+                [
+                    family,
+                    batch,
+                    *(_fmt(tps.get(i)) for i in impls),
+                    _fmt(out[key]["cached_vs_naive"], "{:.1f}x"),
+                    _fmt(out[key]["zoo_vs_torch"], "{:.2f}x"),
+                ]
+            )
+    report["generation"] = out
+    _table(
+        ["model", "batch", *impls, "zoo cached/naive", "zoo/PyTorch"],
+        rows,
+    )
+
+
+def run_ngram(tiny, report, timeout):
+    print("== order-5 Kneser-Ney: zoo against nltk.lm ==", flush=True)
+    result = measure({"task": "ngram", "tiny": tiny}, timeout)
+    report["ngram"] = result
+    if "error" in result:
+        print("  error:", result["error"], "\n")
+        return
+    zoo_r, nltk_r = result["zoo"], result["nltk"]
+    _table(
+        ["impl", "fit s", "eval s", "perplexity"],
+        [
+            [name, f"{r['fit_s']:.2f}", f"{r['eval_s']:.2f}", f"{r['perplexity']:.4f}"]
+            for name, r in (("zoo", zoo_r), ("nltk", nltk_r))
+        ],
+    )
+    print(f"zoo is {result['speedup']:.1f}x faster (fit + evaluate)\n")
+
+
+def machine() -> dict:
+    import keras
+    import numpy
+
+    info = {
+        "platform": platform.platform(),
+        "processor": platform.processor(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "keras": keras.__version__,
+    }
+    try:
+        import tensorflow as tf
+
+        info["tensorflow"] = tf.__version__
+    except ImportError:
+        pass
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+    except ImportError:
+        pass
+    return info
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "sections", nargs="*", help=f"some of {', '.join(SECTIONS)} (default: all)"
+    )
+    parser.add_argument("--tiny", action="store_true", help="tiny sizes: a smoke run")
+    parser.add_argument(
+        "--families",
+        default=",".join(FAMILIES),
+        help="the models measured (quality and generation: lstm and gpt only)",
+    )
+    parser.add_argument("--out", type=Path, default=None, help="the JSON file")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        worker_main(args.worker)
+        return {}
+    sections = args.sections or list(SECTIONS)
+    if set(sections) - set(SECTIONS):
+        parser.error(f"unknown sections {sorted(set(sections) - set(SECTIONS))}")
+    families = [f for f in args.families.split(",") if f]
+    unknown = sorted(set(families) - set(FAMILIES))
+    if unknown:
+        parser.error(f"unknown --families {unknown}; choose from {list(FAMILIES)}")
+    name = "tiny" if args.tiny else "full"
+    size = SIZES[name]
+    quality = {**QUALITY[name], "valid_batches": 2 if args.tiny else 16}
+    out = args.out or RESULTS / ("speed-tiny.json" if args.tiny else "speed.json")
+    timeout = 300 if args.tiny else 900
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    report = {"size": name, "sizes": size, "sections": sections}
+    start = time.perf_counter()
+    if "matmul" in sections or "training" in sections:
+        run_matmul(size, report, timeout)
+    if "training" in sections:
+        run_training(size, report, timeout, families)
+    if "quality" in sections:
+        run_quality(size, quality, report, timeout, families)
+    if "generation" in sections:
+        run_generation(size, report, timeout, families)
+    if "ngram" in sections:
+        run_ngram(args.tiny, report, timeout)
+    report["machine"] = machine()
+    report["wall_s"] = time.perf_counter() - start
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(report, indent=1) + "\n")
+    tmp.replace(out)  # never a half-written file
+    print(f"wrote {out} ({report['wall_s'] / 60:.1f} min)")
+    return report
+
+
+if __name__ == "__main__":
+    main()
