@@ -1,7 +1,7 @@
 """Measure the README's model table: train each model with `zoo train`.
 
     python benchmarks/readme_table.py            # every row, about an hour on 2 cores
-    python benchmarks/readme_table.py lstm gru   # some rows
+    python benchmarks/readme_table.py lstm gru   # some rows (the others are kept)
 
 Each row runs the real command (``zoo train MODEL ...``, defaults unless the
 row says otherwise) in a fresh run folder, then reads back the parameter
@@ -143,9 +143,15 @@ def main(labels: list[str]) -> None:
         "python": platform.python_version(),
     }
     path = RESULTS / "readme_table.json"
-    path.write_text(
+    # Rows measured now replace their earlier selves; the others are kept.
+    earlier = json.loads(path.read_text())["rows"] if path.exists() else []
+    by_label = {r["model"]: r for r in earlier} | {r["model"]: r for r in rows}
+    rows = [by_label[label] for label in ROWS if label in by_label]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(
         json.dumps({"meta": meta, "rows": rows}, indent=1, ensure_ascii=False) + "\n"
     )
+    tmp.replace(path)
     print(f"\nwrote {path}")
 
 

@@ -346,7 +346,8 @@ def naive_generate(model, prompt, new_tokens, *, context=None, seed=0):
         length = context or 64 * math.ceil(n / 64)
         x = np.pad(window, ((0, 0), (0, length - n)))
         key = tf.constant([seed, t], tf.int32)
-        ids = np.concatenate([ids, next_token(x, n - 1, key).numpy()], axis=1)
+        last = tf.constant(n - 1, tf.int32)  # a tensor: no retrace per length
+        ids = np.concatenate([ids, next_token(x, last, key).numpy()], axis=1)
     return ids
 
 
@@ -748,6 +749,88 @@ def run_ngram(tiny, report, timeout):
     print(f"zoo is {result['speedup']:.1f}x faster (fit + evaluate)\n")
 
 
+def markdown(report: dict) -> str:
+    """The README's speed tables, from a full run's report (speed.json).
+
+    The README quotes exactly this text (a test checks), so every figure in it
+    is one this benchmark measured."""
+    lines = []
+    best = report["matmul"]["best_gflops"]
+    lines += [
+        f"Machine: {report['machine']['cpu_count']} cores; fp32 matmul "
+        f"({report['matmul']['n']}^3) {best:.0f} GFLOP/s at best "
+        f"(TensorFlow {report['matmul']['tensorflow']:.0f}, with XLA "
+        f"{report['matmul']['tensorflow_xla']:.0f}, PyTorch "
+        f"{_fmt(report['matmul'].get('torch'), '{:.0f}')}).",
+        "",
+        "| model | zoo | zoo without XLA | stock Keras | PyTorch | zoo / PyTorch "
+        "| zoo / stock Keras | XLA / no XLA | zoo GFLOP/s (of matmul) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for family, r in report["training"].items():
+        tps = r["tokens_per_s"]
+        lines.append(
+            f"| {family} | {_fmt(tps['zoo'])} | {_fmt(tps['zoo_no_xla'])} | "
+            f"{_fmt(tps['keras'])} | {_fmt(tps.get('torch'))} | "
+            f"{_fmt(r['zoo_vs_torch'], '{:.2f}x')} | "
+            f"{_fmt(r['zoo_vs_keras'], '{:.2f}x')} | "
+            f"{_fmt(r['xla_vs_no_xla'], '{:.2f}x')} | "
+            f"{_fmt(r['zoo_gflops'], '{:.0f}')} "
+            f"({_fmt(r['zoo_fraction_of_matmul'], '{:.0%}')}) |"
+        )
+    if "quality" in report:
+        lines += [
+            "",
+            "| model | target held-out loss | zoo: seconds (steps) "
+            "| PyTorch: seconds (steps) | PyTorch time / zoo time |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for family, r in report["quality"].items():
+            cells = []
+            for impl in ("zoo", "torch"):
+                run = r.get(impl)
+                if _get(run, "seconds") is None:
+                    cells.append("-")
+                    continue
+                reached = (
+                    "" if run["reached"] else f", not reached: {run['val_loss']:.3f}"
+                )
+                cells.append(f"{run['seconds']:.0f} s ({run['steps']}{reached})")
+            lines.append(
+                f"| {family} | {r['target_loss']} | {cells[0]} | {cells[1]} | "
+                f"{_fmt(r.get('zoo_vs_torch_time'), '{:.2f}x')} |"
+            )
+    if "generation" in report:
+        lines += [
+            "",
+            "| model, batch | zoo cached | zoo naive | PyTorch cached "
+            "| PyTorch naive | zoo cached / naive | zoo / PyTorch |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for key, r in report["generation"].items():
+            tps = r["tokens_per_s"]
+            family, batch = key.rsplit("_b", 1)
+            lines.append(
+                f"| {family}, {batch} | {_fmt(tps['zoo'])} | {_fmt(tps['zoo_naive'])} "
+                f"| {_fmt(tps.get('torch'))} | {_fmt(tps.get('torch_naive'))} | "
+                f"{_fmt(r['cached_vs_naive'], '{:.1f}x')} | "
+                f"{_fmt(r['zoo_vs_torch'], '{:.2f}x')} |"
+            )
+    if "ngram" in report and "error" not in report["ngram"]:
+        r = report["ngram"]
+        lines += [
+            "",
+            "| order-5 Kneser-Ney | fit | evaluate | perplexity |",
+            "|---|---:|---:|---:|",
+        ]
+        for name, label in (("zoo", "zoo"), ("nltk", "nltk.lm")):
+            lines.append(
+                f"| {label} | {r[name]['fit_s']:.2f} s | {r[name]['eval_s']:.3f} s "
+                f"| {r[name]['perplexity']:.4f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 def machine() -> dict:
     import keras
     import numpy
@@ -787,10 +870,18 @@ def main(argv=None) -> dict:
         help="the models measured (quality and generation: lstm and gpt only)",
     )
     parser.add_argument("--out", type=Path, default=None, help="the JSON file")
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the README's tables from --out (default speed.json), run nothing",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         worker_main(args.worker)
+        return {}
+    if args.markdown:
+        print(markdown(json.loads((args.out or RESULTS / "speed.json").read_text())))
         return {}
     sections = args.sections or list(SECTIONS)
     if set(sections) - set(SECTIONS):
@@ -805,7 +896,15 @@ def main(argv=None) -> dict:
     out = args.out or RESULTS / ("speed-tiny.json" if args.tiny else "speed.json")
     timeout = 300 if args.tiny else 900
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    report = {"size": name, "sizes": size, "sections": sections}
+    report = {"size": name, "sizes": size}
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    if previous.get("size") == name:
+        # Keep what an earlier run measured in the sections this one skips.
+        rerun = set(sections) | ({"matmul"} if "training" in sections else set())
+        report.update({k: previous[k] for k in SECTIONS if k in previous})
+        for key in rerun:
+            report.pop(key, None)
+    report["sections"] = [k for k in SECTIONS if k in report or k in sections]
     start = time.perf_counter()
     if "matmul" in sections or "training" in sections:
         run_matmul(size, report, timeout)
