@@ -459,15 +459,17 @@ print("padding columns: exactly 0; the real columns: unchanged")
 # To write token t, the decoder needs the keys and values of tokens 0..t in
 # every self-attention layer. Recomputing them for the whole prefix at every
 # step costs 1 + 2 + … + n positions for n tokens. zoo's `TransformerStepper`
-# keeps them in a cache per decoder block, (B, 2, T_max, H, D), and each step
+# keeps them in a cache per decoder block, keys and values of (B, H, T_max, D)
+# each (heads before positions: the layout attention reads), and each step
 # computes one new position. The encoder runs once.
 
 # %%
 stepper = TransformerStepper(model)
 state = stepper.initial_state(1, source_ids=source_row)
 print("encoder output:", tuple(state["encoder_outputs"].shape), "(B, S_max, C)")
-for i, cache in enumerate(state["caches"]):
-    print(f"cache of decoder block {i + 1}:", tuple(cache.shape), "(B, 2, T_max, H, D)")
+for i, (keys, values) in enumerate(state["caches"]):
+    shapes = tuple(keys.shape), tuple(values.shape)
+    print(f"cache of decoder block {i + 1}:", *shapes, "keys, values (B, H, T_max, D)")
 
 # %% [markdown]
 # Two checks that the cache changes nothing but the cost. First the logits:

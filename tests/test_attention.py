@@ -247,21 +247,30 @@ def test_multi_head_attention_matches_keras(spec, keras_seed):
 # --- cached decoding ------------------------------------------------------------
 
 
-def test_multi_head_attention_cache_equals_causal_full_sequence(keras_seed):
+@pytest.mark.parametrize("value_dim", [None, 3], ids=["D_v=D", "D_v!=D"])
+def test_multi_head_attention_cache_equals_causal_full_sequence(value_dim, keras_seed):
     x = _normal(B, T, C)
-    mha = MultiHeadAttention(H, D)
+    mha = MultiHeadAttention(H, D, value_dim=value_dim)
     full = np.asarray(mha(x, x, use_causal_mask=True))
-    cache = ops.zeros((B, 2, T, H, D))  # (B, 2, S_max, H, D)
-    steps = []
-    for t in range(T):
+    cache = mha.initial_cache(B, T + 2)  # two slots more than needed
+    d_v = value_dim or D
+    assert [tuple(c.shape) for c in cache] == [(B, H, T + 2, D), (B, H, T + 2, d_v)]
+    # A two-token prompt in one call, then one token per call.
+    out, cache = mha(x[:, :2], x[:, :2], cache=cache, cache_index=0)
+    steps = [np.asarray(out)]
+    for t in range(2, T):
         out, cache = mha(x[:, t : t + 1], x[:, t : t + 1], cache=cache, cache_index=t)
         steps.append(np.asarray(out))
     np.testing.assert_allclose(np.concatenate(steps, 1), full, rtol=0, atol=1e-5)
-    np.testing.assert_allclose(  # the cache holds every position's keys
-        np.asarray(cache[:, 0]), np.asarray(mha.key_dense(x)), rtol=0, atol=1e-6
-    )
+    # The cache holds every position's keys and values, heads first.
+    keys, values = (np.asarray(c)[:, :, :T] for c in cache)  # (B, H, T, D)
+    for held, dense in ((keys, mha.key_dense), (values, mha.value_dense)):
+        want = np.asarray(dense(x)).transpose(0, 2, 1, 3)  # (B, T, H, D) -> heads first
+        np.testing.assert_allclose(held, want, rtol=0, atol=1e-6)
     with pytest.raises(ZooError, match="cache_index"):
         mha(x, x, cache=cache)
+    with pytest.raises(ZooError, match="before initial_cache"):  # sizes unknown
+        MultiHeadAttention(H).initial_cache(B, T)
 
 
 DECODERS = {
@@ -283,7 +292,7 @@ def test_decoder_block_cached_decoding_equals_full_sequence(options, keras_seed)
     extra = _decoder_kwargs(block, memory)
     full = np.asarray(block(x, **extra))
     # A prompt of 2 tokens in one call, then one token per call.
-    cache = ops.zeros((B, 2, T, H, D))
+    cache = block.initial_cache(B, T)
     out, cache = block(x[:, :2], cache=cache, cache_index=0, **extra)
     steps = [np.asarray(out)]
     for t in range(2, T):
@@ -302,7 +311,7 @@ def test_decoder_block_cached_step_compiles_with_xla(keras_seed):
     def step(token, cache, index):
         return block(token, encoder_outputs=memory, cache=cache, cache_index=index)
 
-    cache = tf.zeros((B, 2, T, H, D))
+    cache = block.initial_cache(B, T)
     outs = []
     for t in range(T):
         out, cache = step(x[:, t : t + 1], cache, tf.constant(t))

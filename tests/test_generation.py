@@ -22,7 +22,7 @@ from zoo.generation import (
     sample_logits,
     step_logits,
 )
-from zoo.models.gpt import build_gpt_preset
+from zoo.models.gpt import GPT_PRESETS, build_gpt_preset
 from zoo.text import EOS_ID, PAD_ID, CharTokenizer
 
 pytestmark = pytest.mark.usefixtures("keras_seed")
@@ -296,6 +296,70 @@ def test_compiled_loop_equals_the_per_token_loop(
                 first = int(np.argmax(drawn[0, prompt.shape[1] :] == kw["eos_id"]))
                 assert got[0, prompt.shape[1] + first] == kw["eos_id"]
                 assert (got[0, prompt.shape[1] + first + 1 :] == PAD_ID).all()
+
+
+# --- a GPT reads each window's context in one pass (prefill) ---------------------
+
+
+def _greedy_windows_by_hand(model, prompt, steps, context):
+    """Greedy decoding without a cache: run the model on the whole window for
+    every new token; a full window restarts from its last `context` // 2
+    tokens, as `generate_ids` slides it."""
+    keep = context // 2
+    seq = np.asarray(prompt, dtype=np.int32)[:, -keep:]
+    start, window = seq.shape[1], 0  # where the new tokens, the window begin
+    while seq.shape[1] - start < steps:
+        if seq.shape[1] - window == context:
+            window = seq.shape[1] - keep
+        logits = logits_of(model, seq[:, window:])[:, -1].copy()  # (B, V)
+        logits[:, [*NEVER_SAMPLED, EOS_ID]] = -np.inf  # text: no end token
+        seq = np.concatenate([seq, logits.argmax(-1)[:, None].astype("int32")], 1)
+    return seq
+
+
+@pytest.mark.parametrize("texts", [["to be"], ["to be", "or no", "the q"]], ids=len)
+def test_greedy_gpt_equals_full_window_decoding(gpt, tokenizer, texts):
+    prompt = np.stack([tokenizer.encode(text) for text in texts])
+    context = GPT_PRESETS["tiny"]["context_length"]  # 16
+    n = 40  # past the context: the window slides four times
+    got = generate_ids(gpt, prompt, max_new_tokens=n, temperature=0)
+    want = _greedy_windows_by_hand(gpt, prompt, n, context)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_gpt_prompt_is_prefilled_once_per_bucket(tokenizer, monkeypatch):
+    """The prompt (or a sliding window's context) is read by one `prefill`,
+    padded to 8, 16... columns, so prompts of new lengths do not recompile."""
+    from zoo.models.gpt import GPTStepper
+
+    widths = []
+    prefill = GPTStepper.prefill
+
+    def recorded(self, tokens, state, length):
+        widths.append(tokens.shape[1])  # called when the loop is traced
+        return prefill(self, tokens, state, length)
+
+    monkeypatch.setattr(GPTStepper, "prefill", recorded)
+    keras.utils.set_random_seed(3)
+    model = build_gpt_preset("tiny", tokenizer.vocab_size, compile=False)  # 16
+    for seed, (prompt, n) in enumerate([("to", 6), ("to be", 9), ("or not", 4)]):
+        generate(model, tokenizer, prompt, max_new_tokens=n, top_k=5, seed=seed)
+    (decoder,) = model._zoo_decoders.values()
+    assert decoder.loop.experimental_get_tracing_count() == 1
+    assert widths == [8]
+    # 9 to 16 tokens: a 16-column block, one more trace, then none.
+    for prompt in ("to be or n", "to be or not t"):
+        generate(model, tokenizer, prompt, max_new_tokens=2, top_k=5, seed=0)
+    assert decoder.loop.experimental_get_tracing_count() == 2
+    assert widths == [8, 16]
+    # Sliding past the context: each window re-reads its last 8 tokens in the
+    # 8-column block already compiled.
+    out = generate_ids(
+        model, tokenizer.encode("to")[None], max_new_tokens=40, top_k=5, seed=0
+    )
+    assert out.shape == (1, 2 + 40)
+    assert decoder.loop.experimental_get_tracing_count() == 2
+    assert widths == [8, 16]
 
 
 # --- filter_logits and sample_logits ------------------------------------------------

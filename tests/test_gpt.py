@@ -216,9 +216,16 @@ def test_cache_has_static_shapes(gpt):
     state = stepper.initial_state(3)
     heads = TINY["num_heads"]
     head_size = TINY["embedding_dim"] // heads
-    assert [tuple(s.shape) for s in state] == [(3, 2, CONTEXT, heads, head_size)] * 2
+    # Per block: keys and values, heads first, as the attention reads them.
+    shapes = [tuple(s.shape) for s in tf.nest.flatten(state)]
+    assert len(state) == TINY["num_layers"]
+    assert shapes == [(3, heads, CONTEXT, head_size)] * 2 * TINY["num_layers"]
     _, new = stepper.step(tf.constant([5, 6, 7]), state, tf.constant(0))
-    assert [s.shape for s in new] == [s.shape for s in state]
+    assert tf.nest.map_structure(lambda s: tuple(s.shape), new) == (
+        tf.nest.map_structure(lambda s: tuple(s.shape), state)
+    )
+    _, new = stepper.prefill(tf.constant(token_ids((3, 8))), state, tf.constant(5))
+    assert [tuple(s.shape) for s in tf.nest.flatten(new)] == shapes
 
 
 @pytest.mark.parametrize("positional", ["learned", "sinusoidal"])
@@ -231,6 +238,27 @@ def test_cached_steps_equal_the_full_model(gpt, positional):
     np.testing.assert_allclose(
         step_logits(model, ids), logits_of(model, ids), rtol=0, atol=1e-4
     )
+
+
+@pytest.mark.parametrize("length", [1, 6, CONTEXT])
+def test_prefill_logits_equal_the_full_model(gpt, length):
+    """One pass over a padded prompt: the logits after it and the cache it
+    leaves are the model's own, as if the prompt had been read token by
+    token."""
+    ids = token_ids((2, CONTEXT), seed=6)
+    full = logits_of(gpt, ids)  # (B, T, V)
+    stepper = make_stepper(gpt)
+    block = ids.copy()
+    block[:, length:] = PAD_ID  # the padding after the prompt is never read
+    prefill = tf.function(stepper.prefill, jit_compile=True)  # as in generation
+    logits, state = prefill(
+        tf.constant(block), stepper.initial_state(2), tf.constant(length)
+    )
+    np.testing.assert_allclose(logits, full[:, length - 1], rtol=0, atol=1e-5)
+    # The steps after it continue from the cache it filled.
+    for t in range(length, CONTEXT):
+        logits, state = stepper.step(tf.constant(ids[:, t]), state, tf.constant(t))
+        np.testing.assert_allclose(logits, full[:, t], rtol=0, atol=1e-4)
 
 
 def test_beam_width_one_is_greedy(trained):

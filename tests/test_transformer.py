@@ -169,7 +169,9 @@ def test_cached_decoding_equals_the_full_model(model):
     assert stepper.max_length == T_MAX
     state = stepper.initial_state(B, source_ids=source)
     assert state["encoder_outputs"].shape == (B, S_MAX, 16)  # padded to S_max
-    assert [c.shape for c in state["caches"]] == [(B, 2, T_MAX, 2, 8)] * 2
+    # Per decoder block: keys and values, (B, H, T_max, D) each.
+    shapes = [tuple(c.shape) for pair in state["caches"] for c in pair]
+    assert shapes == [(B, 2, T_MAX, 8)] * 4
 
 
 def test_each_module_claims_only_its_own_models(model):

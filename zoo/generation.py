@@ -5,7 +5,8 @@ the prefix is never re-run, and no ``model.predict`` sits in the loop
 (PITFALLS #9). The whole sampling loop (read the prompt, then sample and feed
 back each token) is one XLA program: Python is not called once per token, and
 the program is compiled once per sampling setting, batch size and length
-bucket (PITFALLS #12).
+bucket (PITFALLS #12). A GPT reads its prompt in one forward pass, its
+"prefill", and then one token per step.
 
 Every neural model decodes through a *stepper* (see `Stepper`): an object
 that holds the model's decoding state (an RNN's hidden states, a Transformer's
@@ -216,6 +217,11 @@ class Stepper:
             the token after them. Must be XLA-compilable with static shapes:
             sampling calls it inside one compiled `tf.while_loop`, so the new
             state has the shapes and dtypes of the old one.
+        prefill(tokens, state, length) -> (logits, state), optional: read a
+            whole prompt, (B, T) ids of which the first `length` are real, in
+            one pass from an empty state, and return the logits (B, V) after
+            the prompt. Sampling uses it when a stepper has it (a GPT does);
+            otherwise it reads the prompt one `step` at a time.
     """
 
 
@@ -436,11 +442,13 @@ def _sliding_window(decoder, prompt_ids, max_new_tokens, seed, eos_id):
     out = prompt_ids[:, -keep:]
     start = out.shape[1]
     offset = 0  # keys differ from window to window
+    # Every window starts from the same empty state: the loop returns a new
+    # state and leaves the one it was given as it was.
+    state = stepper.initial_state(out.shape[0])
     while out.shape[1] - start < max_new_tokens:
         context = out[:, -keep:]
         todo = max_new_tokens - (out.shape[1] - start)
         n = min(todo, stepper.max_length - context.shape[1])
-        state = stepper.initial_state(context.shape[0])
         chunk = _sample_loop(
             decoder, state, context, n, seed, eos_id, key_offset=offset
         )
@@ -519,7 +527,7 @@ def _decoder_for(model, sampling: Sampling) -> _Decoder:
             logits, state = stepper.step(tokens, state, position)  # (B, V)
             return sample_logits(logits, sampling, key), state, logits
 
-        def loop(ids, state, prompt_len, total_len, seed, key_offset, eos_id):
+        def loop(ids, state, prompt_len, total_len, seed, key_offset, eos_id, prefill):
             """Sample columns `prompt_len`..`total_len` - 1 of (B, L) `ids`.
 
             Position t reads ``ids[:, t]`` and draws column t + 1 with the key
@@ -528,8 +536,21 @@ def _decoder_for(model, sampling: Sampling) -> _Decoder:
             written into `ids` and read at the next position. Stops early once
             every row has drawn `eos_id` (-1: never). Returns the ids and the
             number of positions read.
+
+            With `prefill` (a Python int, so a static width: 0 = none) the
+            stepper reads the prompt, padded to `prefill` columns, in one
+            pass and draws column `prompt_len` with the key it would have
+            drawn it with one token at a time; the loop starts after it.
             """
             finished = tf.zeros(tf.shape(ids)[:1], tf.bool)  # (B,)
+            start = tf.constant(0)
+            if prefill:
+                logits, state = stepper.prefill(ids[:, :prefill], state, prompt_len)
+                key = tf.stack([seed, key_offset + prompt_len - 1])  # (2,)
+                drawn = sample_logits(logits, sampling, key)  # (B,)
+                ids = keras.ops.slice_update(ids, [0, prompt_len], drawn[:, None])
+                finished = drawn == eos_id
+                start = prompt_len
 
             def more(t, ids, finished, state):
                 return (t < total_len - 1) & ~tf.reduce_all(finished)
@@ -545,9 +566,7 @@ def _decoder_for(model, sampling: Sampling) -> _Decoder:
                 finished = finished | (sampled & (drawn == eos_id))
                 return t + 1, ids, finished, new_state
 
-            t, ids, _, _ = tf.while_loop(
-                more, advance, (tf.constant(0), ids, finished, state)
-            )
+            t, ids, _, _ = tf.while_loop(more, advance, (start, ids, finished, state))
             return ids, t
 
         cache[sampling] = _Decoder(
@@ -558,10 +577,10 @@ def _decoder_for(model, sampling: Sampling) -> _Decoder:
     return cache[sampling]
 
 
-def _bucket(length: int) -> int:
+def _bucket(length: int, smallest: int = 64) -> int:
     """Columns of the token buffer for `length` tokens: the next power of two,
-    at least 64, so calls of nearby lengths share one compiled loop."""
-    return max(64, 1 << (length - 1).bit_length())
+    at least `smallest`, so calls of nearby lengths share one compiled loop."""
+    return max(smallest, 1 << (length - 1).bit_length())
 
 
 def _sample_loop(
@@ -572,7 +591,9 @@ def _sample_loop(
 
     One call of the compiled `decoder.loop`: the lengths go in as tensors and
     the buffer is padded to `_bucket` columns, so a new prompt length or
-    `max_new_tokens` does not recompile it.
+    `max_new_tokens` does not recompile it. A stepper with a ``prefill``
+    reads the prompt padded to a bucket too (8, 16, 32... columns, at most
+    the context), so each bucket compiles once.
     """
     batch, prompt_len = prompt_ids.shape
     total = prompt_len + max_new_tokens
@@ -580,6 +601,11 @@ def _sample_loop(
         return np.array(prompt_ids, dtype=np.int32)
     ids = np.full((batch, _bucket(total)), PAD_ID, np.int32)  # (B, L)
     ids[:, :prompt_len] = prompt_ids
+    prefill = 0  # read the prompt one step at a time
+    if hasattr(decoder.stepper, "prefill"):
+        prefill = _bucket(prompt_len, smallest=8)
+        if decoder.stepper.max_length is not None:
+            prefill = min(prefill, decoder.stepper.max_length)
     ids, _ = decoder.loop(
         tf.constant(ids),
         state,
@@ -588,6 +614,7 @@ def _sample_loop(
         tf.constant(seed, tf.int32),
         tf.constant(key_offset, tf.int32),
         tf.constant(-1 if eos_id is None else eos_id, tf.int32),
+        prefill,
     )
     return ids.numpy()[:, :total]
 

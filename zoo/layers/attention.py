@@ -296,14 +296,16 @@ class MultiHeadAttention(keras.layers.Layer):
     (C,)), so ``zoo_mha.set_weights(keras_mha.get_weights())`` copies a Keras
     layer exactly (tested to 1e-5).
 
-    Cached decoding: pass ``cache``, a (B, 2, S_max, H, D) tensor holding the
-    keys (``cache[:, 0]``) and values (``cache[:, 1]``) of the positions seen
-    so far, and ``cache_index``, the position of this call's first query. The
+    Cached decoding: pass ``cache``, a pair ``(keys, values)`` of (B, H,
+    S_max, D) tensors holding the keys and values of the positions seen so
+    far, and ``cache_index``, the position of this call's first query. The
     layer writes this call's T keys and values at positions
     cache_index..cache_index+T-1, lets query i attend cache positions
     0..cache_index+i (a cache is for causal self-attention, so the causal
     mask is implied), and also returns the updated cache. Start from
-    ``ops.zeros((B, 2, S_max, H, D))``; needs ``value_dim == key_dim``.
+    `initial_cache`. The cache is kept in the layout the attention reads,
+    heads before positions, so a step writes its T new positions and reads
+    the cache as it is, without copying it into another layout.
 
     Args:
         num_heads: H.
@@ -328,7 +330,7 @@ class MultiHeadAttention(keras.layers.Layer):
         use_causal_mask: also forbid attending to later positions.
         return_attention_scores: also return the weights, (B, H, T, S).
         training: apply dropout.
-        cache: (B, 2, S_max, H, D) keys and values so far, or None.
+        cache: ``(keys, values)``, each (B, H, S_max, D), or None.
         cache_index: int or scalar int tensor, where this call's keys go.
 
     Returns:
@@ -431,37 +433,45 @@ class MultiHeadAttention(keras.layers.Layer):
         cache_index=None,
     ):
         key = value if key is None else key
-        q = self.query_dense(query)  # (B, T, H, D)
-        k = self.key_dense(key)  # (B, S, H, D)
-        v = self.value_dense(value)  # (B, S, H, D_v)
+        if cache is not None and query is key and key is value:
+            q, k, v = self._self_projections(query)  # 3 x (B, T, H, D)
+        else:
+            q = self.query_dense(query)  # (B, T, H, D)
+            k = self.key_dense(key)  # (B, S, H, D)
+            v = self.value_dense(value)  # (B, S, H, D_v)
+        heads_first = (0, 2, 1, 3)  # (B, T, H, D) <-> (B, H, T, D)
+        q = ops.transpose(q, heads_first)  # (B, H, T, D)
+        k = ops.transpose(k, heads_first)  # (B, H, S, D)
+        v = ops.transpose(v, heads_first)  # (B, H, S, D_v)
 
         if cache is not None:
             if cache_index is None:
                 raise ZooError("MultiHeadAttention: a cache needs a cache_index")
-            step = ops.cast(ops.stack([k, v], axis=1), cache.dtype)  # (B, 2, T, H, D)
-            start = [0, 0, ops.cast(cache_index, "int32"), 0, 0]
-            cache = ops.slice_update(cache, start, step)  # (B, 2, S_max, H, D)
-            k = ops.cast(cache[:, 0], q.dtype)  # (B, S_max, H, D)
-            v = ops.cast(cache[:, 1], q.dtype)  # (B, S_max, H, D)
+            keys, values = cache  # (B, H, S_max, D), (B, H, S_max, D_v)
+            start = [0, 0, ops.cast(cache_index, "int32"), 0]
+            keys = ops.slice_update(keys, start, ops.cast(k, keys.dtype))
+            values = ops.slice_update(values, start, ops.cast(v, values.dtype))
+            cache = (keys, values)  # positions cache_index.. written
+            k, v = ops.cast(keys, q.dtype), ops.cast(values, q.dtype)
 
         mask = _and_causal_mask(
             attention_mask,
-            q.shape[1] or ops.shape(q)[1],
-            k.shape[1] or ops.shape(k)[1],
+            q.shape[2] or ops.shape(q)[2],
+            k.shape[2] or ops.shape(k)[2],
             causal=use_causal_mask or cache is not None,
             offset=0 if cache is None else cache_index,
         )  # (B, T, S)
 
         outputs, weights = scaled_dot_product_attention(
-            ops.transpose(q, (0, 2, 1, 3)),  # (B, H, T, D)
-            ops.transpose(k, (0, 2, 1, 3)),  # (B, H, S, D)
-            ops.transpose(v, (0, 2, 1, 3)),  # (B, H, S, D_v)
+            q,
+            k,
+            v,
             mask=mask,
             dropout_rate=self.dropout,
             training=training,
             seed_generator=self.seed_generator,
         )  # (B, H, T, D_v), (B, H, T, S)
-        outputs = ops.transpose(outputs, (0, 2, 1, 3))  # (B, T, H, D_v)
+        outputs = ops.transpose(outputs, heads_first)  # (B, T, H, D_v)
         outputs = self.output_dense(outputs)  # (B, T, output_dim)
 
         results = (outputs,)
@@ -470,6 +480,46 @@ class MultiHeadAttention(keras.layers.Layer):
         if return_attention_scores:
             results += (weights,)
         return results[0] if len(results) == 1 else results
+
+    def _self_projections(self, x):
+        """Q, K and V of x (B, T, C) in one matmul, as nanoGPT's ``c_attn``.
+
+        The three kernels side by side, (C, 3H, D), make one matrix product
+        instead of three: decoding a token at a time, one wide product costs
+        less than three narrow ones. The weights stay in their own layers
+        (the concatenation is loop-invariant, so a compiled decoding loop
+        does it once), and the results equal the three layers' up to float
+        rounding.
+        """
+        layers = (self.query_dense, self.key_dense, self.value_dense)
+        if self.key_dense.kernel.shape != self.value_dense.kernel.shape:
+            return tuple(layer(x) for layer in layers)  # D_v != D: one at a time
+        kernel = ops.concatenate([layer.kernel for layer in layers], axis=1)
+        qkv = ops.einsum("btc,chd->bthd", x, ops.cast(kernel, x.dtype))  # (B, T, 3H, D)
+        if self.use_bias:
+            bias = ops.concatenate([layer.bias for layer in layers], axis=0)  # (3H, D)
+            qkv = qkv + ops.cast(bias, qkv.dtype)
+        return ops.split(qkv, 3, axis=2)  # 3 x (B, T, H, D)
+
+    def initial_cache(self, batch_size: int, max_length: int):
+        """An empty cache for `max_length` positions (the layer must be built).
+
+        Args:
+            batch_size: B.
+            max_length: S_max, the most positions the cache holds.
+
+        Returns:
+            ``(keys, values)``: zeros of shapes (B, H, S_max, D) and
+            (B, H, S_max, D_v), in the layer's compute dtype.
+        """
+        if not self.built:
+            raise ZooError(f"{self.name}: build or call the layer before initial_cache")
+        slots = (batch_size, self.num_heads, max_length)  # (B, H, S_max)
+        key_size = self.key_dense.kernel.shape[-1]  # D
+        value_size = self.value_dense.kernel.shape[-1]  # D_v
+        keys = ops.zeros((*slots, key_size), self.compute_dtype)
+        values = ops.zeros((*slots, value_size), self.compute_dtype)
+        return keys, values
 
     def get_config(self):
         return {

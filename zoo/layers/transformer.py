@@ -250,11 +250,12 @@ class TransformerDecoderBlock(_Block):
     the *encoder's* padding mask (PITFALLS #7). Without it (GPT) the block is
     self-attention and feed-forward only.
 
-    Cached decoding: pass ``cache``, a (B, 2, S_max, H, D) zeros tensor at
-    the start, and ``cache_index``, the position of x's first token; the block
-    returns the updated cache as well. Fed one token at a time it computes
-    exactly what it computes on the whole sequence (tested). The cross-attention
-    keys and values are recomputed from ``encoder_outputs`` at each step.
+    Cached decoding: pass ``cache``, the self-attention's keys and values
+    (`initial_cache` at the start), and ``cache_index``, the position of x's
+    first token; the block returns the updated cache as well. Fed one token
+    at a time, or a prompt at once and then one token at a time, it computes
+    what it computes on the whole sequence (tested). The cross-attention keys
+    and values are recomputed from ``encoder_outputs`` at each step.
 
     Args:
         num_heads: H; must divide C.
@@ -275,7 +276,8 @@ class TransformerDecoderBlock(_Block):
         self_padding_mask: (B, T) boolean, True at real target tokens (with a
             cache: (B, S_max), over cache positions).
         encoder_padding_mask: (B, S) boolean, True at real source tokens.
-        cache: (B, 2, S_max, H, D) self-attention keys and values, or None.
+        cache: ``(keys, values)``, each (B, H, S_max, D): the self-attention
+            keys and values so far (see `MultiHeadAttention`), or None.
         cache_index: where x's first token goes in the cache.
         return_attention_scores: also return {"self": (B, H, T, T or S_max),
             "cross": (B, H, T, S)}.
@@ -417,6 +419,11 @@ class TransformerDecoderBlock(_Block):
         if return_attention_scores:
             results += (scores,)
         return results[0] if len(results) == 1 else results
+
+    def initial_cache(self, batch_size: int, max_length: int):
+        """An empty self-attention cache for `max_length` positions: a pair
+        of (B, H, S_max, D) zeros (`MultiHeadAttention.initial_cache`)."""
+        return self.self_attention.initial_cache(batch_size, max_length)
 
     def get_config(self):
         return {**super().get_config(), "cross_attention": self.cross_attention}

@@ -31,7 +31,6 @@ L layers, V vocabulary, S_max the context length (cache slots).
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 from zoo.errors import ZooError
@@ -379,10 +378,11 @@ class GPTStepper:
     """Runs a GPT one token at a time with a key/value cache per block.
 
     Each block keeps the keys and values of every token it has seen in a
-    (B, 2, S_max, H, D) tensor with S_max = the context length, so a new
-    token costs one position's work instead of re-reading the whole prefix
-    (PITFALLS #9), and every step has the same static shapes, so the step
-    compiles once under XLA (PITFALLS #12). Follows `zoo.generation.Stepper`.
+    pair of (B, H, S_max, D) tensors with S_max = the context length, so a
+    new token costs one position's work instead of re-reading the whole
+    prefix (PITFALLS #9), and every step has the same static shapes, so the
+    step compiles once under XLA (PITFALLS #12). `prefill` reads a whole
+    prompt in one forward pass. Follows `zoo.generation.Stepper`.
 
     Args:
         model: a GPT from `build_gpt` (saved and reloaded is fine).
@@ -399,33 +399,60 @@ class GPTStepper:
             raise ZooError(f"model {model.name!r} is not a GPT built by build_gpt")
         self.embedding, self.blocks, self.final_norm = parts
         self.max_length = self.embedding.max_length  # S_max: the context length
-        width = self.embedding.embedding_dim  # C
-        self.cache_shape = (
-            2,
-            self.max_length,
-            self.blocks[0].num_heads,
-            width // self.blocks[0].num_heads,
-        )  # (2, S_max, H, D)
-        self.dtype = self.embedding.compute_dtype
 
     def initial_state(self, batch_size: int, **context):
-        """One empty cache per block: a tuple of L zeros (B, 2, S_max, H, D)."""
+        """One empty cache per block: L pairs (keys, values) of (B, H, S_max, D)
+        zeros."""
         if context:
             raise ZooError(f"a GPT takes no extra inputs, got {sorted(context)}")
         return tuple(
-            tf.zeros((batch_size, *self.cache_shape), self.dtype) for _ in self.blocks
+            block.initial_cache(batch_size, self.max_length) for block in self.blocks
         )
 
     def step(self, tokens, state, position):
         """(B,) ids at `position` -> (B, V) logits for the next token, new caches."""
         x = self.embedding(tokens[:, None], position_offset=position)  # (B, 1, C)
+        x, state = self._blocks(x, state, position)  # (B, 1, C)
+        return self._logits(x[:, 0]), state
+
+    def prefill(self, tokens, state, length):
+        """Read a whole prompt in one forward pass: the prompt's "prefill".
+
+        The T tokens sit at positions 0..T-1; each block writes their keys
+        and values into its cache and every token attends only to itself and
+        the tokens before it (the cache's causal mask), so the logits are the
+        model's own, as if it had read the prompt one token at a time.
+
+        Args:
+            tokens: (B, T) ids; only the first `length` are the prompt. The
+                rest is padding, so that prompts of different lengths share
+                one compiled program: a padded position never changes the
+                logits before it, and its cache slot is overwritten by the
+                step that reaches it before any query may attend it.
+            state: empty caches, from `initial_state`.
+            length: the prompt's length P, 1 <= P <= T (a scalar int tensor).
+
+        Returns:
+            (B, V) logits for the token after the prompt, and the caches
+            holding positions 0..P-1.
+        """
+        x = self.embedding(tokens, position_offset=0)  # (B, T, C)
+        x, state = self._blocks(x, state, 0)  # (B, T, C)
+        last = ops.take(x, ops.cast(length, "int32") - 1, axis=1)  # (B, C)
+        return self._logits(last), state
+
+    def _blocks(self, x, state, position):
+        """Every block on x (B, T, C) at `position`..; returns x and new caches."""
         caches = []
         for block, cache in zip(self.blocks, state, strict=True):
             x, cache = block(x, cache=cache, cache_index=position, training=False)
-            caches.append(cache)  # (B, 2, S_max, H, D), slot `position` written
-        x = self.final_norm(x)  # (B, 1, C)
-        logits = self.embedding(x, reverse=True)  # (B, 1, V)
-        return logits[:, 0], tuple(caches)
+            caches.append(cache)  # 2 x (B, H, S_max, D), slots position.. written
+        return x, tuple(caches)
+
+    def _logits(self, x):
+        """Final hidden states (B, C) -> (B, V) logits."""
+        x = self.final_norm(x[:, None])  # (B, 1, C)
+        return self.embedding(x, reverse=True)[:, 0]  # (B, V)
 
 
 def make_stepper(model):

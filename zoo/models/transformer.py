@@ -311,7 +311,7 @@ class TransformerParts:
                     cache=caches[i],
                     cache_index=position,
                     training=False,
-                )  # (B, 1, C), (B, 2, T_max, H, D)
+                )  # (B, 1, C), 2 x (B, H, T_max, D)
                 new_caches.append(cache)
         if self.decoder_norm is not None:
             y = self.decoder_norm(y)
@@ -347,9 +347,9 @@ class TransformerStepper:
     """Decodes a `build_transformer` model one target token at a time.
 
     `initial_state` runs the encoder once; `step` runs the decoder on one
-    token, reading and writing a (B, 2, T_max, H, D) key/value cache per
-    decoder block, so each new token costs one position, not the whole
-    prefix (PITFALLS #9). All shapes are static: the source is padded to
+    token, reading and writing a key/value cache per decoder block (keys and
+    values, (B, H, T_max, D) each), so each new token costs one position, not
+    the whole prefix (PITFALLS #9). All shapes are static: the source is padded to
     S_max and the caches hold T_max positions, so the XLA-compiled step is
     traced once.
 
@@ -373,8 +373,8 @@ class TransformerStepper:
 
         Returns:
             {"encoder_outputs": (B, S_max, C), "source_mask": (B, S_max),
-            "caches": L x (B, 2, T_max, H, D)}: every tensor has the batch
-            first, as beam search needs.
+            "caches": L x (keys, values), each (B, H, T_max, D)}: every
+            tensor has the batch first, as beam search needs.
         """
         parts = self.parts
         source_ids = _source_array(source_ids, parts.max_source_length)
@@ -383,14 +383,13 @@ class TransformerStepper:
                 f"{len(source_ids)} source sentences for a batch of {batch_size}"
             )
         encoder_outputs, mask = parts.encode(tf.constant(source_ids))
-        head_size = parts.width // parts.num_heads  # D
-        cache = tf.zeros(
-            (batch_size, 2, parts.max_target_length, parts.num_heads, head_size)
-        )  # (B, 2, T_max, H, D)
         return {
             "encoder_outputs": encoder_outputs,
             "source_mask": mask,
-            "caches": tuple(cache for _ in parts.decoder_blocks),
+            "caches": tuple(
+                block.initial_cache(batch_size, parts.max_target_length)
+                for block in parts.decoder_blocks
+            ),  # L x (keys, values), each (B, H, T_max, D)
         }
 
     def step(self, tokens, state, position):
