@@ -117,11 +117,19 @@ def main(labels: list[str]) -> None:
         print(f"measuring {label} ...", flush=True)
         rows.append(measure(label))
         print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
+    # Training tokens/s comes from the speed benchmark's own run, if any.
+    speed_file = RESULTS / "speed.json"
+    speed = json.loads(speed_file.read_text()) if speed_file.exists() else {}
+    throughput = {
+        family: r["tokens_per_s"]["zoo"]
+        for family, r in speed.get("training", {}).items()
+    }
     print(
         "\n| model | mirrors | tokens | parameters | time per epoch | "
-        "val perplexity | test perplexity | test score | command |"
+        "training tokens/s | val perplexity | test perplexity | test score | "
+        "command |"
     )
-    print("|---|---|---|---:|---:|---:|---:|---|---|")
+    print("|---|---|---|---:|---:|---:|---:|---:|---|---|")
     for r in rows:
         params = f"{r['parameters']:,}" if r["parameters"] else "counts"
         epoch = (
@@ -130,9 +138,10 @@ def main(labels: list[str]) -> None:
             else f"{r['fit_seconds']} s (fit)"
         )
         tokens = r["level"] + (f" ({r['vocab_size']:,})" if r["vocab_size"] else "")
+        tps = f"{throughput[r['model']]:,.0f}" if r["model"] in throughput else ""
         print(
             f"| {r['model']} | {r['mirrors']} | {tokens} "
-            f"| {params} | {epoch} | {r['val_perplexity']:.2f} | "
+            f"| {params} | {epoch} | {tps} | {r['val_perplexity']:.2f} | "
             f"{r['test_perplexity']:.2f} | {r['test_score'] or ''} | "
             f"`{r['command']}` |"
         )

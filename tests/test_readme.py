@@ -3,6 +3,7 @@ runs, and a measured row for every model of the `zoo` command."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def test_exactly_two_set_up_commands_and_ci_runs_the_second():
 
 
 def test_no_placeholder_is_left():
-    for placeholder in ("MODEL_TABLE", "NOTEBOOK_TABLE", "TODO", "TBD"):
+    for placeholder in ("MODEL_TABLE", "NOTEBOOK_TABLE", "SPEED_TABLES", "TODO", "TBD"):
         assert placeholder not in README
 
 
@@ -51,3 +52,26 @@ def test_every_notebook_is_in_the_notebook_table():
     table = _section("Notebooks")
     for path in sorted((ROOT / "notebooks").glob("*.py")):
         assert f"`{path.stem}`" in table, path.stem
+
+
+def test_speed_tables_are_the_benchmarks_own_output():
+    """Every speed figure in the README is one `benchmarks/speed.py` measured:
+    the tables are its ``--markdown`` output for the committed results."""
+    from benchmarks import speed
+
+    report = json.loads((ROOT / "benchmarks" / "results" / "speed.json").read_text())
+    assert report["size"] == "full"
+    assert speed.markdown(report) in _section("Speed")
+
+
+def test_model_table_throughput_is_the_speed_benchmarks():
+    report = json.loads((ROOT / "benchmarks" / "results" / "speed.json").read_text())
+    rows = [line for line in _section("Models").splitlines() if line.startswith("| ")]
+    header = [c.strip() for c in rows[0].split("|")]
+    column = header.index("training tokens/s")
+    quoted = {
+        cells[1].strip(): cells[column].strip()
+        for cells in (row.split("|") for row in rows[2:])
+    }
+    for family, result in report["training"].items():
+        assert quoted[family] == f"{result['tokens_per_s']['zoo']:,.0f}", family
