@@ -322,33 +322,38 @@ def work_quality(spec):
     }
 
 
-def naive_generate(model, prompt, new_tokens, *, context=None, seed=0):
-    """Sample by re-running the model on the whole prefix for every new token
-    (its last `context` tokens for a model with a context limit): what a
-    loop over ``model(prefix)`` does. The prefix is right-padded to a multiple
-    of 64 (or to `context`), so the compiled call is traced once per length
-    bucket, not once per token; a causal model's logits at the last real
-    position do not depend on the padding after it."""
+def naive_decoder(model, *, context=None):
+    """Sampling that re-runs the model on the whole prefix for every new token
+    (its last `context` tokens for a model with a context limit): what a loop
+    over ``model(prefix)`` does. Returns ``decode(prompt, new_tokens, seed)``.
+
+    The prefix is right-padded to a multiple of 64 (or to `context`), so the
+    compiled call is traced once per length bucket, not once per token (a
+    causal model's logits at the last real position do not depend on the
+    padding after it); the position read is a tensor, gathered, so it does
+    not recompile either. Build the decoder once and call it many times."""
     import numpy as np
     import tensorflow as tf
 
     @tf.function(jit_compile=True, reduce_retracing=True)
     def next_token(x, last, key):
         logits = model(x, training=False)  # (B, L, V)
-        return tf.random.stateless_categorical(
-            logits[:, last], 1, key, dtype=tf.int32
-        )  # (B, 1)
+        logits = tf.gather(logits, last, axis=1)  # (B, V) at the last real token
+        return tf.random.stateless_categorical(logits, 1, key, dtype=tf.int32)
 
-    ids = np.asarray(prompt, dtype=np.int32)
-    for t in range(new_tokens):
-        window = ids[:, -context:] if context else ids
-        n = window.shape[1]
-        length = context or 64 * math.ceil(n / 64)
-        x = np.pad(window, ((0, 0), (0, length - n)))
-        key = tf.constant([seed, t], tf.int32)
-        last = tf.constant(n - 1, tf.int32)  # a tensor: no retrace per length
-        ids = np.concatenate([ids, next_token(x, last, key).numpy()], axis=1)
-    return ids
+    def decode(prompt, new_tokens, seed=0):
+        ids = np.asarray(prompt, dtype=np.int32)
+        for t in range(new_tokens):
+            window = ids[:, -context:] if context else ids
+            n = window.shape[1]
+            length = context or 64 * math.ceil(n / 64)
+            x = np.pad(window, ((0, 0), (0, length - n)))
+            key = tf.constant([seed, t], tf.int32)
+            last = tf.constant(n - 1, tf.int32)
+            ids = np.concatenate([ids, next_token(x, last, key).numpy()], axis=1)
+        return ids
+
+    return decode
 
 
 def work_generate(spec):
@@ -386,10 +391,11 @@ def work_generate(spec):
         1, size["vocab"], (batch, prompt_len), dtype=np.int32
     )
     context = size["seq"] if family == "gpt" else None
+    naive = naive_decoder(model, context=context)
 
     def run():
         if impl == "zoo_naive":
-            return naive_generate(model, prompt, new_tokens, context=context)
+            return naive(prompt, new_tokens)
         return generate_ids(model, prompt, max_new_tokens=new_tokens, seed=0)
 
     start = time.perf_counter()
