@@ -280,7 +280,7 @@ class _FullConfig:
         return config
 
 
-def _outputs(layer, hs, states):
+def _outputs(hs, states):
     """(last output, all outputs (B, T, U), final states), as `inner_loop`
     returns them."""
     outputs = tf.transpose(hs, (1, 0, 2))  # (B, T, U)
@@ -310,7 +310,7 @@ class FusedSimpleRNN(_FullConfig, keras.layers.SimpleRNN):
         hs = simple_rnn_sequence(
             xp, tf.convert_to_tensor(self.cell.recurrent_kernel), h0
         )
-        return _outputs(self, hs, [hs[-1]])
+        return _outputs(hs, [hs[-1]])
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -332,7 +332,7 @@ class FusedLSTM(_FullConfig, keras.layers.LSTM):
         hs, cs = lstm_sequence(
             xp, tf.convert_to_tensor(self.cell.recurrent_kernel), h0, c0
         )
-        return _outputs(self, hs, [hs[-1], cs[-1]])
+        return _outputs(hs, [hs[-1], cs[-1]])
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -360,4 +360,4 @@ class FusedGRU(_FullConfig, keras.layers.GRU):
         hs = gru_sequence(
             xp, tf.convert_to_tensor(self.cell.recurrent_kernel), bias[1], h0
         )
-        return _outputs(self, hs, [hs[-1]])
+        return _outputs(hs, [hs[-1]])
