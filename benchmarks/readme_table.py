@@ -23,27 +23,25 @@ import sys
 import time
 from pathlib import Path
 
+from zoo import registry
+from zoo.registry import FAMILIES
+
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "runs" / "readme"
 RESULTS = ROOT / "benchmarks" / "results"
 
-# label -> (zoo train arguments, what the row mirrors)
+# label -> (zoo train arguments, what the row mirrors): one row per family of
+# the registry, in its order (mirrors from the registry), plus the n-gram at
+# character level.
 ROWS = {
-    "ngram-word": (["ngram"], "doc 000 4.1 概率语言模型"),
-    "ngram-char": (
-        ["ngram", "--level", "char", "--order", "7"],
-        "doc 000 4.1 概率语言模型",
-    ),
-    "simple_rnn": (["simple_rnn"], "doc 000 4.1, doc 004 4.1"),
-    "elman_rnn": (["elman_rnn"], "doc 002 (its equations)"),
-    "lstm": (["lstm"], "doc 000 4.2, doc 002"),
-    "gru": (["gru"], "doc 003 s5 (made causal)"),
-    "gpt": (["gpt"], "doc 003 s4 (GPT-2), s5 (its erratum)"),
-    "bert": (["bert"], "doc 001 s5 (fill-mask)"),
-    "transformer": (["transformer"], "doc 004 4.2, doc 001 s3"),
-    "seq2seq": (["seq2seq"], "doc 000 4.3, doc 001 (attention, beam search)"),
+    ("ngram-word" if name == "ngram" else name): ([name], family.mirrors)
+    for name, family in FAMILIES.items()
 }
-TRANSLATION = ("transformer", "seq2seq")
+ROWS["ngram-char"] = (
+    ["ngram", "--level", "char", "--order", "7"],
+    ROWS["ngram-word"][1],
+)
+TRANSLATION = tuple(family.name for family in registry.of_task("translation"))
 
 
 def zoo(*args) -> str:

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -566,5 +568,5 @@ plt.show()
 # 5. Repeat the Shakespeare example with `NUM_HEADS = 1` and `8`. What is the
 #    head size D each time, and how many weights does the layer have?
 # 6. Replace the sinusoidal table with a learned one
-#    (`zoo.layers.positional.TokenAndPositionEmbedding(..., positional="learned")`).
+#    (`zoo.layers.embedding.TokenAndPositionEmbedding(..., positional="learned")`).
 #    Is 狗咬人 still different from 人咬狗 before any training? Why?

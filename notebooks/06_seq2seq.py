@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -80,10 +82,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from zoo import corpus_bleu, exact_match, plot_attention, train
-from zoo.data.translation import DATE_FORMATS, encode_pairs, make_dates
-from zoo.models.seq2seq import Seq2SeqStepper, build_seq2seq
+from zoo.data.pairs import DATE_FORMATS, encode_pairs, make_dates
+from zoo.generation import Seq2SeqStepper
+from zoo.models.seq2seq import build_seq2seq
 from zoo.plotting import cjk_font
-from zoo.translation import attention_map, prepare_pairs, translate_batch
+from zoo.recipes.translation import attention_map, prepare_pairs, translate_batch
 
 print("font for Chinese tokens:", cjk_font() or "none found, so Chinese shows as boxes")
 
@@ -371,7 +374,7 @@ for source, reference, output in list(
 # n-grams, n = 1..4, over the whole set. It gives partial credit: an output
 # with the right year and a wrong day still shares many n-grams with the
 # reference. A whole ISO date is one "word" for BLEU's default tokenizer, so
-# we count **characters** (`tokenize="char"`), as `zoo.translation` does.
+# we count **characters** (`tokenize="char"`), as `zoo.recipes.translation` does.
 
 # %%
 scores = {}

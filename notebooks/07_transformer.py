@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -79,16 +81,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from zoo import corpus_bleu, exact_match, listings, plot_attention, train
-from zoo.data.translation import make_dates
-from zoo.generation import step_logits
+from zoo.data.pairs import make_dates
+from zoo.generation import TransformerStepper, step_logits
 from zoo.layers.transformer import TransformerDecoderBlock
-from zoo.models.transformer import (
-    TransformerStepper,
-    attention_weights,
-    build_transformer,
-)
+from zoo.models.transformer import attention_weights, build_transformer
+from zoo.recipes.translation import prepare_pairs, translate_batch
 from zoo.text import BOS_ID, EOS_ID, PAD_ID
-from zoo.translation import prepare_pairs, translate_batch
 
 # %% [markdown]
 # ## Configuration
@@ -552,7 +550,7 @@ print(
 #    steps. Is the validation loss better or worse than with sinusoids?
 # 2. Set `NUM_LAYERS = 1`. How many parameters are left
 #    (`model.count_params()`), and how much does the exact match drop?
-# 3. Train on `zoo.data.translation.make_numbers(5_000, target="chinese")`:
+# 3. Train on `zoo.data.pairs.make_numbers(5_000, target="chinese")`:
 #    English number words to Chinese numerals (`three hundred and forty-two
 #    thousand and seven` → `三十四万二千零七`). Draw the cross-attention for a
 #    number with 万: which source words does 万 look at?

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -86,12 +88,8 @@ from zoo import (
     train,
 )
 from zoo.generation import NEVER_SAMPLED, step_logits
-from zoo.models.gpt import (
-    GPT_PRESETS,
-    TiedEmbedding,
-    build_gpt,
-    count_gpt_params,
-)
+from zoo.layers.embedding import TiedEmbedding
+from zoo.models.gpt import GPT_PRESETS, build_gpt, count_gpt_params
 from zoo.plotting import logit_change, plot_logit_change
 
 # %% [markdown]

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -63,19 +65,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from zoo import CharTokenizer, ZooError, listings, load_corpus, plot_history
-from zoo.models.bert import (
-    FIRST_REAL_ID,
-    MASK_TOKEN,
-    build_bert_mlm,
-    encode_masked,
-    fill_mask,
-    make_mlm_dataset,
-    mask_tokens,
-    train_mlm,
-)
+from zoo.data.pipeline import make_mlm_dataset, mask_tokens
+from zoo.generation import encode_masked, fill_mask
+from zoo.models.bert import build_bert_mlm
 from zoo.models.gpt import build_gpt_preset
 from zoo.plotting import logit_change, plot_logit_change
-from zoo.text import MASK_ID, PAD_ID
+from zoo.recipes import train_masked_lm
+from zoo.text import FIRST_REAL_ID, MASK_ID, MASK_TOKEN, PAD_ID
 
 # %% [markdown]
 # ## Configuration
@@ -216,14 +212,14 @@ print(f"scored positions in this batch: {(y.numpy() != PAD_ID).mean():.1%}")
 keras.utils.set_random_seed(SEED)
 bert = build_bert_mlm(
     V,
-    max_length=SEQ_LEN,
+    context_length=SEQ_LEN,
     embedding_dim=EMBEDDING_DIM,
     num_heads=NUM_HEADS,
     num_layers=NUM_LAYERS,
     ff_dim=FF_DIM,
     compile=False,
 )
-gpt = build_gpt_preset("tiny", V, context_length=SEQ_LEN, compile=False)
+gpt = build_gpt_preset(V, preset="tiny", context_length=SEQ_LEN, compile=False)
 
 window = tokenizer.encode(corpus.valid[:SEQ_LEN])  # (T,) plain text, no holes
 k = SEQ_LEN // 2
@@ -261,12 +257,12 @@ except ZooError as err:
 # %% [markdown]
 # ## Train
 #
-# `train_mlm` is the recipe: fit a tokenizer (we pass ours), build
+# `train_masked_lm` is the recipe: fit a tokenizer (we pass ours), build
 # `build_bert_mlm`, make the masked datasets and call `zoo.training.train`
 # (XLA-compiled steps; the first ones are slow while it compiles).
 
 # %%
-model, tokenizer, history = train_mlm(
+run = train_masked_lm(
     corpus,
     tokenizer=tokenizer,
     seq_len=SEQ_LEN,
@@ -284,6 +280,7 @@ model, tokenizer, history = train_mlm(
     ff_dim=FF_DIM,
     dropout=DROPOUT,
 )
+model, tokenizer, history = run.model, run.tokenizer, run.history
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -472,7 +469,7 @@ assert token == fill_mask(model, tokenizer, text, top_k=1)[0][0][0]
 # 3. Measure the fill-mask accuracy separately for holes at the first and
 #    last positions of a window and in the middle. Where does the
 #    bidirectional model do best, and why?
-# 4. Train a word-level model: `train_mlm(level="word", ...)`. How big is V,
+# 4. Train a word-level model: `train_masked_lm(level="word", ...)`. How big is V,
 #    and how does that change the time per step?
 # 5. Compare with notebook 08: a GPT can also guess a hidden character, from
 #    its left side only. Score the GPT's next-character prediction at the

@@ -109,11 +109,11 @@ def main(argv: list[str]) -> None:
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration()] * 2
         )
-        from zoo.training import make_strategy
+        from zoo.distribute import make_strategy
 
         result = run(make_strategy("mirrored"))  # every device: both halves
     elif mode == "multi_worker":
-        from zoo.training import make_strategy
+        from zoo.distribute import make_strategy
 
         strategy = make_strategy("multi_worker")  # first: it starts the cluster
         result = run(strategy, run_dir=argv[1])

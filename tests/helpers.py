@@ -347,3 +347,358 @@ def check_translation_loads_in_a_fresh_process(
     tokenizers = prepared.source_tokenizer, prepared.target_tokenizer
     expected = translate(model, *tokenizers, sources, max_new_tokens=max_new_tokens)
     assert json.loads(result.stdout.strip().splitlines()[-1]) == expected
+
+
+# --- every family of zoo.registry (tests/test_battery.py) ----------------------------
+#
+# A family's tiny model is built from `Family.tiny`; its inputs are what its
+# task feeds it: (B, T) ids for a language model ("lm", "mlm"), [source (B, S),
+# decoder (B, T)] ids for "translation".
+
+SOURCE_VOCAB, TARGET_VOCAB = 30, 17  # V_src, V_tgt of the translation families
+SOURCE_LEN = 9  # S != T on purpose (PITFALLS #7)
+REAL_SOURCE = 5  # sentence 0 of a source batch: 5 real tokens, then padding
+END_PADDING = 2  # PAD ids appended by the padding checks (fits every tiny size)
+
+# The HLO modules XLA writes (``--xla_dump_to``) for a compiled Keras train step.
+XLA_STEP_MODULES = "*one_step*before_optimizations.txt"
+
+
+class NGramLogits:
+    """An `NGramLM` called like a Keras language model.
+
+    (B, T) ids -> (B, T, V) float32 logits; position t holds the logits of the
+    token after ``ids[:, :t + 1]``, as a Keras LM's logits at t predict t + 1.
+    """
+
+    def __init__(self, lm):
+        self.lm = lm
+
+    def __call__(self, ids, training=False):
+        ids = np.asarray(ids)
+        steps = range(ids.shape[1])
+        return np.stack([self.lm.next_token_logits(ids[:, : t + 1]) for t in steps], 1)
+
+
+def family_vocab(family) -> tuple[int, int]:
+    """(the factory's vocab_size, the logits' V) of a family's tiny model."""
+    if family.task == "translation":
+        return SOURCE_VOCAB, TARGET_VOCAB
+    return VOCAB, VOCAB
+
+
+def family_tokenizers(family):
+    """(tokenizer, source tokenizer or None) whose sizes match `family_vocab`."""
+    from zoo.text import CharTokenizer
+
+    def of_size(size):
+        letters = "abcdefghijklmnopqrstuvwxyz0123456789"[: size - 5]
+        tokenizer = CharTokenizer.fit(letters)
+        assert tokenizer.vocab_size == size
+        return tokenizer
+
+    vocab_size, target_size = family_vocab(family)
+    source = of_size(vocab_size) if family.task == "translation" else None
+    return of_size(target_size), source
+
+
+def build_family(family, *, compile=False, seed=0):
+    """A family's tiny model: a Keras model, or a fitted `NGramLM`."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    vocab_size, target_size = family_vocab(family)
+    if not family.keras:
+        # Fitted on enough random text that every one-token context is seen.
+        lm = family.factory_fn(**family.tiny)
+        return lm.fit(token_ids((400,), seed=seed + 9), vocab_size=vocab_size)
+    kwargs = dict(family.tiny)
+    if family.task == "translation":
+        kwargs["target_vocab_size"] = target_size
+    return family.build(vocab_size, compile=compile, **kwargs)
+
+
+def family_inputs(family, *, seed=0):
+    """(B, T) ids, or [source (B, S) with padding in sentence 0, decoder (B, T)]."""
+    from zoo.text import BOS_ID, PAD_ID
+
+    if family.task != "translation":
+        return token_ids(seed=seed)
+    source = token_ids((BATCH, SOURCE_LEN), vocab_size=SOURCE_VOCAB, seed=seed)
+    source[0, REAL_SOURCE:] = PAD_ID
+    decoder = token_ids((BATCH, SEQ), vocab_size=TARGET_VOCAB, seed=seed + 1)
+    decoder[:, 0] = BOS_ID
+    return [source, decoder]
+
+
+def as_callable(model):
+    """What `logits_of` can call: the model, or an n-gram behind `NGramLogits`."""
+    return NGramLogits(model) if hasattr(model, "next_token_logits") else model
+
+
+def check_family_output(family, model, inputs) -> None:
+    """Logits (B, T, V), float32 and finite; translation: (B, T, V_tgt)."""
+    ids = inputs[1] if family.task == "translation" else inputs
+    logits = logits_of(as_callable(model), inputs)
+    assert logits.shape == (*ids.shape, family_vocab(family)[1])
+    assert logits.dtype == np.float32
+    assert np.isfinite(logits).all()
+
+
+def _decoder_side(model, source):
+    """The model as a function of its decoder ids alone, the source fixed."""
+    return lambda decoder, training=False: model([source, decoder], training=training)
+
+
+def check_family_causal(family, model, inputs) -> None:
+    """`check_causal`; for translation, on the decoder side (source fixed)."""
+    if family.task == "translation":
+        source, decoder = inputs
+        check_causal(_decoder_side(model, source), decoder, vocab_size=TARGET_VOCAB)
+    else:
+        check_causal(as_callable(model), inputs)
+
+
+def check_family_sees_later_tokens(family, model, inputs) -> None:
+    """A non-causal model: a later token moves the logits before it."""
+    call = as_callable(model)
+    changed = inputs.copy()
+    changed[:, -1] = 5 + (inputs[:, -1] - 5 + 3) % (family_vocab(family)[1] - 5)
+    delta = np.abs(logits_of(call, changed) - logits_of(call, inputs))
+    assert delta[:, :-1].max() > 1e-6
+
+
+def _pad(ids, count):
+    from zoo.text import PAD_ID
+
+    return np.concatenate([ids, np.full((len(ids), count), PAD_ID, ids.dtype)], 1)
+
+
+def check_family_padding(family, model, inputs, *, atol=1e-5) -> None:
+    """PAD_ID never changes the logits of real positions.
+
+    * PAD appended at the end (of the source, and of the decoder ids);
+    * a short sentence padded beside full ones reads the same as alone;
+    * the control: a real token of that short sentence does move its logits.
+    """
+    from zoo.text import PAD_ID
+
+    call = as_callable(model)
+    base = logits_of(call, inputs)
+    if family.task == "translation":
+        source, decoder = inputs
+        longer = logits_of(call, [_pad(source, END_PADDING), decoder])
+        np.testing.assert_allclose(longer, base, rtol=0, atol=atol)
+        longer = logits_of(call, [source, _pad(decoder, END_PADDING)])
+        np.testing.assert_allclose(longer[:, : decoder.shape[1]], base, atol=atol)
+        # Sentence 0 of `source` is already padded: alone, it has no padding.
+        alone = logits_of(call, [source[:1, :REAL_SOURCE], decoder[:1]])
+        np.testing.assert_allclose(base[:1], alone, rtol=0, atol=atol)
+        changed = source.copy()
+        changed[0, 1] = 5 + (source[0, 1] - 5 + 1) % (SOURCE_VOCAB - 5)
+        moved = logits_of(call, [changed, decoder])
+        assert np.abs(moved[0] - base[0]).max() > 1e-6
+        return
+    real = inputs.shape[1] // 2
+    longer = logits_of(call, _pad(inputs, END_PADDING))
+    np.testing.assert_allclose(longer[:, : inputs.shape[1]], base, rtol=0, atol=atol)
+    batch = inputs.copy()
+    batch[0, real:] = PAD_ID  # sentence 0: `real` tokens, then padding
+    short = logits_of(call, batch)
+    alone = logits_of(call, inputs[:1, :real])
+    np.testing.assert_allclose(short[:1, :real], alone, rtol=0, atol=atol)
+    changed = batch.copy()
+    changed[0, real - 1] = 5 + (batch[0, real - 1] - 5 + 1) % (VOCAB - 5)
+    assert np.abs(logits_of(call, changed)[0, :real] - short[0, :real]).max() > 1e-6
+
+
+def save_arrays(folder: Path, stem: str, inputs) -> list[str]:
+    """Save a family's inputs as .npy files; their paths, in input order."""
+    arrays = inputs if isinstance(inputs, list) else [inputs]
+    paths = []
+    for i, array in enumerate(arrays):
+        paths.append(str(folder / f"{stem}.x{i}.npy"))
+        np.save(paths[-1], array)
+    return paths
+
+
+_FAMILY_XLA_SCRIPT = """
+    import json, re, sys
+    from pathlib import Path
+
+    import numpy as np
+
+    from zoo import registry
+
+    dump, spec = Path(sys.argv[1]), json.loads(Path(sys.argv[2]).read_text())
+
+    def modules():
+        return set(dump.glob(sys.argv[3]))
+
+    def step(family, item):
+        xs = [np.load(p) for p in item["x"]]
+        x, y = (xs[0] if len(xs) == 1 else xs), np.load(item["y"])
+        # Compiled as the factory compiles it (zoo.training: XLA forced on).
+        model = family.build(item["vocab_size"], **item["kwargs"])
+        jit = [model.jit_compile]
+        before = [w.numpy().copy() for w in model.trainable_weights]
+        seen = modules()
+        history = model.fit(x, y, batch_size=len(y), epochs=1, verbose=0).history
+        jit.append(model.jit_compile)
+        new = sorted(modules() - seen)
+        weights = zip(model.trainable_weights, before)
+        return {
+            "jit": jit,
+            "iterations": int(model.optimizer.iterations.numpy()),
+            "history": {k: [float(v) for v in vs] for k, vs in history.items()},
+            "unchanged": [w.path for w, old in weights
+                          if np.array_equal(w.numpy(), old)],
+            "modules": [
+                {"hlo": p.read_text()[:9] == "HloModule",
+                 "s32": sorted(set(re.findall(r"s32\\[[0-9,]*\\]", p.read_text())))}
+                for p in new
+            ],
+        }
+
+    results = {}
+    for name, item in spec.items():  # one family's failure hides no other's
+        try:
+            results[name] = step(registry.get(name), item)
+        except Exception as error:
+            results[name] = {"error": f"{type(error).__name__}: {error}"}
+    print(json.dumps(results))
+"""
+
+
+def run_family_xla_steps(families, folder: Path) -> dict:
+    """One ``model.fit`` step per family, all in ONE process with XLA dumping.
+
+    Each family's model is built compiled, as its factory compiles it. Returns
+    ``{name: {"jit": [before, after], "iterations", "history", "unchanged":
+    trainable weights that did not move, "modules": the XLA train-step modules
+    its fit wrote (whether each is HLO, its s32 shapes)}}``, or ``{name:
+    {"error": ...}}`` where the new process failed on that family.
+    """
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = {}
+    for family in families:
+        inputs = family_inputs(family)
+        ids = inputs[1] if family.task == "translation" else inputs
+        vocab_size, target_size = family_vocab(family)
+        y_path = folder / f"{family.name}.y.npy"
+        np.save(y_path, token_ids(ids.shape, vocab_size=target_size, seed=7))
+        kwargs = dict(family.tiny)
+        if family.task == "translation":
+            kwargs["target_vocab_size"] = target_size
+        spec[family.name] = {
+            "x": save_arrays(folder, family.name, inputs),
+            "y": str(y_path),
+            "vocab_size": vocab_size,
+            "kwargs": kwargs,
+        }
+    (folder / "spec.json").write_text(json.dumps(spec))
+    dump = folder / "xla_dump"
+    env = subprocess_env(XLA_FLAGS=f"--xla_dump_to={dump}")
+    env.pop("TF_XLA_FLAGS", None)
+    out = run_python(
+        _FAMILY_XLA_SCRIPT, dump, folder / "spec.json", XLA_STEP_MODULES, env=env
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+_FAMILY_LOAD_SCRIPT = """
+    import json, sys
+    from pathlib import Path
+
+    import numpy as np
+
+    import zoo
+    import keras  # and nothing else of zoo's: `import zoo` registers its layers
+
+    spec = json.loads(Path(sys.argv[1]).read_text())
+    errors = {}
+
+    def inputs(item):
+        xs = [np.load(p) for p in item["x"]]
+        return xs[0] if len(xs) == 1 else xs
+
+    def logits(model, x):
+        if hasattr(model, "next_token_logits"):  # an n-gram: position by position
+            steps = range(x.shape[1])
+            return np.stack([model.next_token_logits(x[:, : t + 1]) for t in steps], 1)
+        return np.asarray(model(x, training=False))
+
+    # Plain Keras first: zoo.load, below, imports zoo's modules itself.
+    for name, item in spec.items():
+        if not item["keras"]:
+            continue
+        try:
+            model = keras.saving.load_model(item["path"], safe_mode=True)
+            np.save(item["path"] + ".keras.npy", logits(model, inputs(item)))
+        except Exception as error:
+            errors[name + " keras"] = f"{type(error).__name__}: {error}"
+
+    for name, item in spec.items():
+        try:
+            bundle = zoo.load(item["path"], safe_mode=True)
+            np.save(item["path"] + ".zoo.npy", logits(bundle.model, inputs(item)))
+            source = bundle.source_tokenizer
+            Path(item["path"] + ".tokenizers.json").write_text(json.dumps(
+                [bundle.tokenizer.get_config(), source and source.get_config()]
+            ))
+        except Exception as error:
+            errors[name + " zoo"] = f"{type(error).__name__}: {error}"
+    print(json.dumps(errors))
+"""
+
+
+def run_family_fresh_loads(models: dict, folder: Path) -> dict:
+    """Save every family's model with `zoo.save`; load them all in ONE process.
+
+    `models` maps each `Family` to its model. The new process loads each file
+    with plain ``keras.saving.load_model(path, safe_mode=True)`` (Keras models)
+    after ``import zoo`` and nothing else of zoo, then with `zoo.load`.
+
+    Returns ``{name: {"path", "expected": logits here, "tokenizers": their
+    configs here, "error": {"keras"/"zoo": the new process's error}}}``; the
+    logits the new process got are next to each file, ``PATH.keras.npy`` and
+    ``PATH.zoo.npy``, and the tokenizers it loaded in ``PATH.tokenizers.json``.
+    """
+    import json
+
+    import zoo
+
+    folder.mkdir(parents=True, exist_ok=True)
+    spec, report = {}, {}
+    for family, model in models.items():
+        inputs = family_inputs(family, seed=3)
+        tokenizer, source_tokenizer = family_tokenizers(family)
+        suffix = ".keras" if family.keras else ".ngram.zip"
+        path = zoo.save(
+            folder / f"{family.name}{suffix}",
+            model,
+            tokenizer,
+            source_tokenizer=source_tokenizer,
+        )
+        spec[family.name] = {
+            "path": str(path),
+            "keras": family.keras,
+            "x": save_arrays(folder, family.name, inputs),
+        }
+        report[family.name] = {
+            "path": str(path),
+            "expected": logits_of(as_callable(model), inputs),
+            "tokenizers": [
+                tokenizer.get_config(),
+                source_tokenizer and source_tokenizer.get_config(),
+            ],
+        }
+    (folder / "spec.json").write_text(json.dumps(spec))
+    errors = json.loads(
+        run_python(_FAMILY_LOAD_SCRIPT, folder / "spec.json").stdout.splitlines()[-1]
+    )
+    for name, entry in report.items():
+        entry["error"] = {how: errors.get(f"{name} {how}") for how in ("keras", "zoo")}
+    return report

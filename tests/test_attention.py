@@ -14,13 +14,15 @@ The layer contract (config, saving, XLA) is checked in test_layers.py; here:
 * document 004's printed formula: its weights do not sum to one;
 * sinusoidal positions match the formula; a too-long input is refused
   (PITFALLS #11);
-* AdditiveAttention weights: one over real source positions, zero on padding.
+* AdditiveAttention weights: one over real source positions, zero on padding;
+  LuongAttention is the scaled "general" score, and loads under its old name.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+import zipfile
 
 import keras
 import numpy as np
@@ -32,15 +34,14 @@ from zoo.errors import ZooError
 from zoo.layers.attention import (
     AdditiveAttention,
     DotProductAttention,
+    LuongAttention,
     MultiHeadAttention,
     scaled_dot_product_attention,
     wrong_attention_004,
 )
+from zoo.layers.embedding import TokenAndPositionEmbedding
 from zoo.layers.masks import attention_mask, causal_mask, padding_mask
-from zoo.layers.positional import (
-    SinusoidalPositionalEncoding,
-    TokenAndPositionEmbedding,
-)
+from zoo.layers.positional import SinusoidalPositionalEncoding
 from zoo.layers.transformer import TransformerDecoderBlock, TransformerEncoderBlock
 
 B, T, S, C, H = 2, 5, 7, 8, 2  # batch, target, source, width, heads
@@ -464,3 +465,54 @@ def test_additive_attention_weights_and_formula():
     step_context, step_weights = layer(s[:, 0], h, padding_mask=SOURCE_PAD)
     assert step_context.shape == (B, 6) and step_weights.shape == (B, S)
     np.testing.assert_allclose(step_weights, weights[:, 0], atol=1e-6)
+
+
+# --- the two seq2seq scores: additive and Luong's -------------------------------------
+
+
+@pytest.mark.parametrize("layer_cls", [AdditiveAttention, LuongAttention])
+def test_one_step_attention_equals_a_row_of_the_sequence(layer_cls):
+    layer = layer_cls(12) if layer_cls is AdditiveAttention else layer_cls()
+    rng = np.random.default_rng(0)
+    query = rng.normal(size=(2, 4, 6)).astype("float32")  # (B, T, U)
+    value = rng.normal(size=(2, 5, 10)).astype("float32")  # (B, S, d)
+    mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool)
+    context, weights = layer(query, value, padding_mask=mask)
+    one_context, one_weights = layer(query[:, 2], value, padding_mask=mask)
+    np.testing.assert_allclose(one_context, np.asarray(context)[:, 2], atol=1e-6)
+    np.testing.assert_allclose(one_weights, np.asarray(weights)[:, 2], atol=1e-6)
+    assert (np.asarray(weights)[0, :, 3:] == 0).all()
+
+
+def test_luong_attention_is_the_scaled_general_score():
+    """e = s W_a h^T / sqrt(d) (document 001's formula with Q = s W_a)."""
+    layer = LuongAttention()
+    rng = np.random.default_rng(1)
+    query = rng.normal(size=(1, 3, 6)).astype("float32")
+    value = rng.normal(size=(1, 4, 8)).astype("float32")
+    context, weights = layer(query, value)
+    q = query[0] @ layer.query_dense.kernel.numpy()  # s W_a: (T, d)
+    scores = q @ value[0].T / np.sqrt(8)  # (T, S)
+    expected = np.exp(scores) / np.exp(scores).sum(-1, keepdims=True)
+    np.testing.assert_allclose(np.asarray(weights)[0], expected, rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(context)[0], expected @ value[0], rtol=1e-5)
+
+
+def test_luong_attention_loads_under_its_old_name(tmp_path):
+    """Models saved before the rename name the layer "zoo>DotAttention"."""
+    s, h = keras.Input((4, 6)), keras.Input((5, 8))
+    context, _ = LuongAttention(name="attention")(s, h)
+    model = keras.Model([s, h], context)
+    model.save(tmp_path / "new.keras")
+    with zipfile.ZipFile(tmp_path / "new.keras") as new:
+        files = {name: new.read(name) for name in new.namelist()}
+    config = files["config.json"].decode("utf-8")
+    assert '"zoo>LuongAttention"' in config
+    files["config.json"] = config.replace("LuongAttention", "DotAttention").encode()
+    with zipfile.ZipFile(tmp_path / "old.keras", "w") as old:
+        for name, data in files.items():
+            old.writestr(name, data)
+    loaded = keras.saving.load_model(tmp_path / "old.keras", safe_mode=True)
+    assert type(loaded.get_layer("attention")) is LuongAttention
+    x = [_normal(1, 4, 6), _normal(1, 5, 8, seed=1)]
+    np.testing.assert_allclose(loaded(x), model(x), atol=1e-6)

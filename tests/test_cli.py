@@ -71,14 +71,15 @@ def main(capsys, *args, status=0):
 
 def test_list_shows_every_model_and_listing():
     from zoo import listings
-    from zoo.cli import MODELS
+    from zoo.registry import FAMILIES
 
     out = zoo("list").stdout
     table = out.split("\n\n")[0].splitlines()  # the model table, then the listings
     rows = {line.split()[0]: line for line in table}
-    for name, (factory, _, mirrors) in MODELS.items():
-        assert factory in rows[name] and mirrors in rows[name]
-        ids = [entry.id for entry in listings.for_factory(factory)]
+    assert set(rows) == {"MODEL", *FAMILIES}
+    for name, family in FAMILIES.items():
+        assert family.factory in rows[name] and family.mirrors in rows[name]
+        ids = [entry.id for entry in listings.for_family(name)]
         assert rows[name].endswith(", ".join(ids) or "-"), rows[name]
     assert rows["transformer"].endswith("004-4.2")
     assert rows["bert"].endswith("001-s5")
@@ -87,11 +88,11 @@ def test_list_shows_every_model_and_listing():
 
 
 def test_train_help_gives_every_models_options():
-    from zoo.cli import MODELS
+    from zoo.registry import FAMILIES
 
     out = zoo("train", "--help").stdout
     epilog = out[out.index("options and defaults per model") :]
-    for name in MODELS:
+    for name in FAMILIES:
         assert re.search(rf"\b{name}\b[^:]*:", epilog), name
     assert "--preset laptop" in epilog and "refuse --units" in epilog
     assert "--data dates" in epilog
@@ -153,6 +154,7 @@ def test_bad_arguments_give_usage_not_traceback(args, message):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow  # four `zoo` processes: about 15 s
 def test_errors_are_one_line(tmp_path):
     not_a_model = tmp_path / "notes.keras"
     not_a_model.write_text("hello")
@@ -245,7 +247,7 @@ QUICK = ["--epochs", 1, "--steps-per-epoch", 3, "--batch-size", 4]
 
 def write_pairs(path, n=60):
     """A small TSV of English number words -> digits (load_pairs's layout)."""
-    from zoo.data.translation import number_to_words
+    from zoo.data.pairs import number_to_words
 
     lines = [f"{number_to_words(i * 7 + 3)}\t{i * 7 + 3}\tCC-BY" for i in range(n)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

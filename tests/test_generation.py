@@ -1,4 +1,4 @@
-"""Tests for zoo.generation: stepping, sampling, and generate()."""
+"""Tests for zoo.generation: steppers, stepping, sampling, and generate()."""
 
 from __future__ import annotations
 
@@ -8,19 +8,26 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import EMBED, RECURRENT_CONFIGS, UNITS, logits_of, token_ids
+from helpers import EMBED, RECURRENT_CONFIGS, UNITS, VOCAB, logits_of, token_ids
 
 import zoo
-from zoo import generation, listings
+from zoo import listings
 from zoo.errors import ZooError, ZooWarning
 from zoo.generation import (
     NEVER_SAMPLED,
+    STEPPERS,
+    GPTStepper,
+    PrefillStepper,
+    RecurrentStepper,
     Sampling,
+    Stepper,
+    decoding,
     filter_logits,
     generate,
     generate_ids,
     sample_logits,
     step_logits,
+    stepper_for,
 )
 from zoo.models.gpt import GPT_PRESETS, build_gpt_preset
 from zoo.text import EOS_ID, PAD_ID, CharTokenizer
@@ -78,6 +85,34 @@ def test_step_logits_equal_the_full_model(config):
         np.testing.assert_allclose(
             stepped[:, 2], logits_of(model, ids[:, :3]), rtol=1e-5, atol=1e-5
         )
+
+
+# --- the steppers ------------------------------------------------------------------
+
+
+def test_stepper_for_asks_each_stepper_in_order(lstm):
+    """Each class says by structure whether it decodes a model; the first
+    that does is used, and every one follows the `Stepper` protocol."""
+    assert STEPPERS[-1] is RecurrentStepper  # the least specific, last
+    claims = [cls for cls in STEPPERS if cls.can_decode(lstm)]
+    assert claims == [RecurrentStepper]
+    stepper = stepper_for(lstm)
+    assert type(stepper) is RecurrentStepper
+    assert isinstance(stepper, Stepper) and stepper.max_length is None
+    assert not isinstance(stepper, PrefillStepper)  # reads a prompt step by step
+    gpt = build_gpt_preset(30, preset="tiny", compile=False)
+    assert [cls for cls in STEPPERS if cls.can_decode(gpt)] == [GPTStepper]
+    assert isinstance(stepper_for(gpt), PrefillStepper)
+
+
+def test_a_model_no_stepper_decodes_is_refused_with_the_reason():
+    inputs = keras.Input((None,), dtype="int32")
+    x = keras.layers.Embedding(VOCAB, 4)(inputs)
+    x = keras.layers.Conv1D(4, 3, padding="causal", name="conv")(x)
+    model = keras.Model(inputs, keras.layers.Dense(VOCAB)(x))
+    assert not any(cls.can_decode(model) for cls in STEPPERS)
+    with pytest.raises(ZooError, match="cannot step layer 'conv'"):
+        stepper_for(model)
 
 
 # --- generate() -----------------------------------------------------------------
@@ -267,9 +302,10 @@ def _per_token_loop(
 def gpt(tokenizer):
     """A tiny random GPT: context 16, so 40 new tokens slide the window."""
     keras.utils.set_random_seed(11)
-    return build_gpt_preset("tiny", tokenizer.vocab_size, compile=False)
+    return build_gpt_preset(tokenizer.vocab_size, preset="tiny", compile=False)
 
 
+@pytest.mark.slow  # four XLA-compiled decoding loops: about 21 s
 @pytest.mark.parametrize("family", ["lstm", "gpt"])
 @pytest.mark.parametrize(
     "sampling", [{"temperature": 0}, {"temperature": 1.0, "top_k": 8}], ids=str
@@ -284,7 +320,7 @@ def test_compiled_loop_equals_the_per_token_loop(
         for eos in (False, True):
             kw = {"max_new_tokens": n, "seed": 5, **sampling}
             with monkeypatch.context() as patch:
-                patch.setattr(generation, "_sample_loop", _per_token_loop)
+                patch.setattr(decoding, "_sample_loop", _per_token_loop)
                 if eos:  # a token the first row draws third (PAD_ID never is)
                     drawn = generate_ids(model, prompt, eos_id=PAD_ID, **kw)
                     kw["eos_id"] = int(drawn[0, prompt.shape[1] + 2])
@@ -330,7 +366,7 @@ def test_greedy_gpt_equals_full_window_decoding(gpt, tokenizer, texts):
 def test_gpt_prompt_is_prefilled_once_per_bucket(tokenizer, monkeypatch):
     """The prompt (or a sliding window's context) is read by one `prefill`,
     padded to 8, 16... columns, so prompts of new lengths do not recompile."""
-    from zoo.models.gpt import GPTStepper
+    from zoo.generation import GPTStepper
 
     widths = []
     prefill = GPTStepper.prefill
@@ -341,7 +377,7 @@ def test_gpt_prompt_is_prefilled_once_per_bucket(tokenizer, monkeypatch):
 
     monkeypatch.setattr(GPTStepper, "prefill", recorded)
     keras.utils.set_random_seed(3)
-    model = build_gpt_preset("tiny", tokenizer.vocab_size, compile=False)  # 16
+    model = build_gpt_preset(tokenizer.vocab_size, preset="tiny", compile=False)
     for seed, (prompt, n) in enumerate([("to", 6), ("to be", 9), ("or not", 4)]):
         generate(model, tokenizer, prompt, max_new_tokens=n, top_k=5, seed=seed)
     (decoder,) = model._zoo_decoders.values()

@@ -14,8 +14,6 @@ import tensorflow as tf
 from helpers import (
     VOCAB,
     bigram_model,
-    check_causal,
-    check_config_round_trip,
     logits_of,
     run_python,
     token_ids,
@@ -23,16 +21,15 @@ from helpers import (
 
 from zoo.data.pipeline import make_dataset
 from zoo.errors import ZooError, ZooWarning
-from zoo.generation import generate, generate_ids, step_logits, stepper_for
-from zoo.models.gpt import (
-    GPT_PRESETS,
+from zoo.generation import (
     GPTStepper,
-    TiedEmbedding,
-    build_gpt,
-    build_gpt_preset,
-    count_gpt_params,
-    make_stepper,
+    generate,
+    generate_ids,
+    step_logits,
+    stepper_for,
 )
+from zoo.layers.embedding import TiedEmbedding
+from zoo.models.gpt import GPT_PRESETS, build_gpt, build_gpt_preset, count_gpt_params
 from zoo.text import PAD_ID, CharTokenizer
 
 TINY = GPT_PRESETS["tiny"]
@@ -43,7 +40,7 @@ CONTEXT = TINY["context_length"]  # 16
 def gpt():
     """An uncompiled tiny GPT (eager checks only: nothing compiles)."""
     keras.utils.set_random_seed(7)
-    return build_gpt_preset("tiny", VOCAB, compile=False)
+    return build_gpt_preset(VOCAB, preset="tiny", compile=False)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +54,7 @@ def trained(tokenizer):
     keras.utils.set_random_seed(3)
     text = "abcdefghij" * 300
     ids = tokenizer.encode(text)
-    model = build_gpt_preset("tiny", tokenizer.vocab_size, learning_rate=3e-3)
+    model = build_gpt_preset(tokenizer.vocab_size, preset="tiny", learning_rate=3e-3)
     before = [w.copy() for w in model.get_weights()]
     ds = make_dataset(ids, seq_len=CONTEXT, batch_size=8, seed=0).repeat()
     history = model.fit(ds, epochs=5, steps_per_epoch=20, verbose=0)
@@ -65,21 +62,24 @@ def trained(tokenizer):
 
 
 # --- the model ---------------------------------------------------------------
+# Output shape, causality, padding and the config round trip of this tiny GPT
+# are checked by tests/test_battery.py, on the registry's tiny size:
 
 
-def test_output_shape_and_dtype(gpt):
-    ids = token_ids((3, 11))
-    logits = logits_of(gpt, ids)
-    assert logits.shape == (3, 11, VOCAB)
-    assert logits.dtype == np.float32 and np.isfinite(logits).all()
+def test_the_battery_builds_this_preset():
+    from zoo import registry
+
+    assert dict(registry.get("gpt").tiny) == TINY
 
 
 def test_parameter_count_matches_the_formula(gpt):
     assert gpt.count_params() == count_gpt_params(VOCAB, **TINY)
-    untied = build_gpt_preset("tiny", VOCAB, tie_embeddings=False, compile=False)
+    untied = build_gpt_preset(VOCAB, preset="tiny", tie_embeddings=False, compile=False)
     extra = TINY["embedding_dim"] * VOCAB  # the (C, V) output matrix
     assert untied.count_params() == gpt.count_params() + extra
-    sinusoidal = build_gpt_preset("tiny", VOCAB, positional="sinusoidal", compile=False)
+    sinusoidal = build_gpt_preset(
+        VOCAB, preset="tiny", positional="sinusoidal", compile=False
+    )
     assert sinusoidal.count_params() == gpt.count_params() - CONTEXT * 16
     # GPT-2 small, from the published sizes: the well-known 124,439,808.
     assert count_gpt_params(50257, **GPT_PRESETS["gpt2_small"]) == 124_439_808
@@ -100,26 +100,10 @@ def test_laptop_preset_is_the_default():
         assert defaults[key].default == value
 
 
-def test_causal(gpt):
-    check_causal(gpt, token_ids((2, 10)), vocab_size=VOCAB)
-
-
-def test_padding_at_the_end_changes_nothing_before_it(gpt):
-    ids = token_ids((2, 7))
-    padded = np.concatenate([ids, np.full((2, 5), PAD_ID, np.int32)], axis=1)
-    np.testing.assert_allclose(
-        logits_of(gpt, padded)[:, :7], logits_of(gpt, ids), rtol=0, atol=1e-5
-    )
-
-
 def test_input_longer_than_the_context_is_refused(gpt):
     logits_of(gpt, token_ids((1, CONTEXT)))  # exactly the context: fine
     with pytest.raises(ZooError, match=f"longer than max_length={CONTEXT}"):
         logits_of(gpt, token_ids((1, CONTEXT + 1)))
-
-
-def test_config_round_trip(gpt):
-    check_config_round_trip(gpt, token_ids((2, 6)))
 
 
 @pytest.mark.parametrize(
@@ -138,7 +122,17 @@ def test_bad_arguments_raise(kwargs, message):
 
 def test_unknown_preset_lists_the_presets():
     with pytest.raises(ZooError, match="laptop"):
-        build_gpt_preset("huge", VOCAB)
+        build_gpt_preset(VOCAB, preset="huge")
+
+
+def test_vocab_size_is_the_one_positional_argument_of_the_preset():
+    import inspect
+
+    params = inspect.signature(build_gpt_preset).parameters
+    assert list(params)[:2] == ["vocab_size", "preset"]
+    assert params["preset"].kind is inspect.Parameter.KEYWORD_ONLY
+    with pytest.raises(TypeError):
+        build_gpt_preset(VOCAB, "tiny")  # the old order would be read wrong
 
 
 # --- the tied output layer ---------------------------------------------------
@@ -175,6 +169,8 @@ def test_the_output_sends_gradients_into_the_embedding(gpt):
 # --- training ----------------------------------------------------------------
 
 
+# Every test of the `trained` fixture (100 XLA steps, about 7 s) is slow.
+@pytest.mark.slow
 def test_training_with_xla_lowers_the_loss(trained):
     model, before, history = trained
     assert model.jit_compile is True  # Keras did not quietly turn XLA off
@@ -190,28 +186,30 @@ def test_training_with_xla_lowers_the_loss(trained):
 # --- decoding ----------------------------------------------------------------
 
 
-def test_make_stepper_recognises_only_gpt_models(gpt):
-    assert isinstance(make_stepper(gpt), GPTStepper)
+def test_the_gpt_stepper_recognises_only_gpt_models(gpt):
+    assert GPTStepper.can_decode(gpt)
     assert isinstance(stepper_for(gpt), GPTStepper)
-    assert make_stepper(bigram_model(compile=False)) is None
+    assert not GPTStepper.can_decode(bigram_model(compile=False))
     # Found by structure, not by name: a renamed copy is still a GPT.
     clone = keras.Model.from_config({**gpt.get_config(), "name": "my_model"})
-    assert isinstance(make_stepper(clone), GPTStepper)
+    assert GPTStepper.can_decode(clone)
+    assert isinstance(stepper_for(clone), GPTStepper)
 
 
 def test_a_masked_lm_refuses_to_generate():
     from zoo.models.bert import build_bert_mlm
 
     bert = build_bert_mlm(
-        VOCAB, max_length=8, embedding_dim=8, num_heads=2, num_layers=1, ff_dim=8,
-        compile=False,
+        VOCAB, context_length=8, embedding_dim=8, num_heads=2, num_layers=1,
+        ff_dim=8, compile=False,
     )  # fmt: skip
+    assert not GPTStepper.can_decode(bert)
     with pytest.raises(ZooError, match="left to right"):
-        make_stepper(bert)
+        stepper_for(bert)
 
 
 def test_cache_has_static_shapes(gpt):
-    stepper = make_stepper(gpt)
+    stepper = GPTStepper(gpt)
     assert stepper.max_length == CONTEXT
     state = stepper.initial_state(3)
     heads = TINY["num_heads"]
@@ -233,7 +231,9 @@ def test_cached_steps_equal_the_full_model(gpt, positional):
     model = gpt
     if positional == "sinusoidal":
         keras.utils.set_random_seed(1)
-        model = build_gpt_preset("tiny", VOCAB, positional=positional, compile=False)
+        model = build_gpt_preset(
+            VOCAB, preset="tiny", positional=positional, compile=False
+        )
     ids = token_ids((2, CONTEXT), seed=4)
     np.testing.assert_allclose(
         step_logits(model, ids), logits_of(model, ids), rtol=0, atol=1e-4
@@ -247,7 +247,7 @@ def test_prefill_logits_equal_the_full_model(gpt, length):
     token."""
     ids = token_ids((2, CONTEXT), seed=6)
     full = logits_of(gpt, ids)  # (B, T, V)
-    stepper = make_stepper(gpt)
+    stepper = GPTStepper(gpt)
     block = ids.copy()
     block[:, length:] = PAD_ID  # the padding after the prompt is never read
     prefill = tf.function(stepper.prefill, jit_compile=True)  # as in generation
@@ -261,6 +261,7 @@ def test_prefill_logits_equal_the_full_model(gpt, length):
         np.testing.assert_allclose(logits, full[:, t], rtol=0, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_beam_width_one_is_greedy(trained):
     model = trained[0]
     prompt = np.array([[5, 6, 7]], np.int32)
@@ -271,6 +272,7 @@ def test_beam_width_one_is_greedy(trained):
     assert greedy[0].tolist() == [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 5]
 
 
+@pytest.mark.slow
 def test_a_prompt_longer_than_the_context_is_cropped(trained, tokenizer):
     model = trained[0]
     prompt = tokenizer.encode("abcdefghij" * 3)[None, :]  # 30 tokens, context 16
@@ -285,6 +287,7 @@ def test_a_prompt_longer_than_the_context_is_cropped(trained, tokenizer):
         )
 
 
+@pytest.mark.slow
 def test_generation_slides_past_the_context(trained, tokenizer):
     model = trained[0]
     prompt = tokenizer.encode("abcdefghij" * 3)[None, :]  # 30 tokens, context 16
@@ -305,6 +308,7 @@ def test_generation_slides_past_the_context(trained, tokenizer):
     )
 
 
+@pytest.mark.slow
 def test_generate_text_after_cropping(trained, tokenizer):
     prompt = "abcdefghij" * 3
     with pytest.warns(ZooWarning, match="keeping the last 12"):
@@ -343,7 +347,7 @@ def test_save_and_load_in_a_fresh_process(trained, tokenizer, tmp_path):
     models = {
         "trained": trained[0],
         "untied": build_gpt_preset(
-            "tiny", tokenizer.vocab_size, tie_embeddings=False, compile=False
+            tokenizer.vocab_size, preset="tiny", tie_embeddings=False, compile=False
         ),
     }
     ids = token_ids((2, 9), vocab_size=tokenizer.vocab_size)

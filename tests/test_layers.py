@@ -1,4 +1,4 @@
-"""The layer battery: every attention and Transformer layer gets the same checks.
+"""The layer battery: every custom layer of zoo.layers gets the same checks.
 
 For each layer (STYLE.md, "Custom layers (the contract)" and "Tests"):
 
@@ -9,7 +9,8 @@ For each layer (STYLE.md, "Custom layers (the contract)" and "Tests"):
 * symbolic call on ``keras.Input`` with unknown batch and length;
 * one ``fit`` step of a tiny model containing the layer with XLA forced on;
 * a ``.keras`` save and ``safe_mode=True`` load in this process (the
-  fresh-process check lives with the model batteries).
+  fresh-process check lives with the model batteries);
+* and every layer that zoo.layers exports has a case here.
 
 Sizes are tiny on purpose: the suite runs on two CPU cores.
 """
@@ -24,16 +25,18 @@ import keras
 import numpy as np
 import pytest
 
+import zoo.layers
 from zoo.layers.attention import (
     AdditiveAttention,
     DotProductAttention,
+    LuongAttention,
     MultiHeadAttention,
 )
+from zoo.layers.cells import ElmanCell
+from zoo.layers.embedding import TiedEmbedding, TokenAndPositionEmbedding
 from zoo.layers.fused import FusedGRU, FusedLSTM, FusedSimpleRNN
-from zoo.layers.positional import (
-    SinusoidalPositionalEncoding,
-    TokenAndPositionEmbedding,
-)
+from zoo.layers.masks import PaddingMask
+from zoo.layers.positional import SinusoidalPositionalEncoding
 from zoo.layers.transformer import TransformerDecoderBlock, TransformerEncoderBlock
 
 B, T, S, C, V = 2, 5, 7, 8, 11  # batch, target length, source length, width, vocab
@@ -41,6 +44,9 @@ RNG = np.random.default_rng(0)
 X = RNG.normal(size=(B, T, C)).astype("float32")  # (B, T, C)
 MEMORY = RNG.normal(size=(B, S, C)).astype("float32")  # (B, S, C)
 IDS = RNG.integers(1, V, size=(B, T)).astype("int32")  # (B, T)
+PADDED_IDS = np.where([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], IDS, 0)  # (B, T)
+STEP = X[:, 0]  # (B, C): one time step
+STATE = RNG.normal(size=(B, 6)).astype("float32")  # (B, units)
 TARGET_PAD = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], bool)  # (B, T)
 SOURCE_PAD = np.array([[1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0, 0]], bool)  # (B, S)
 CROSS_MASK = TARGET_PAD[:, :, None] & SOURCE_PAD[:, None, :]  # (B, T, S)
@@ -58,6 +64,11 @@ class Case:
 
 def _first(result):
     return result[0] if isinstance(result, tuple) else result
+
+
+def _as_float(mask):
+    """A boolean (B, T) mask as (B, T, 1) floats, so a Dense layer can read it."""
+    return keras.ops.expand_dims(keras.ops.cast(mask, "float32"), -1)
 
 
 CASES = {
@@ -79,6 +90,18 @@ CASES = {
         lambda layer, s, h, m: _first(layer(s, h, padding_mask=m)),
         (B, T, 6),
     ),
+    "luong": Case(
+        lambda: LuongAttention(),
+        (X, MEMORY[..., :6], SOURCE_PAD),
+        lambda layer, s, h, m: _first(layer(s, h, padding_mask=m)),
+        (B, T, 6),
+    ),
+    "padding_mask": Case(
+        lambda: PaddingMask(),
+        (PADDED_IDS,),
+        lambda layer, ids: _as_float(layer(ids)),
+        (B, T, 1),
+    ),
     "sinusoidal": Case(
         lambda: SinusoidalPositionalEncoding(16),
         (X,),
@@ -98,6 +121,18 @@ CASES = {
         (IDS,),
         lambda layer, ids: layer(ids),
         (B, T, C),
+    ),
+    "tied_embedding": Case(  # forwards to vectors, then backwards to logits
+        lambda: TiedEmbedding(V, 16, C, positional="learned"),
+        (IDS,),
+        lambda layer, ids: layer(layer(ids), reverse=True),
+        (B, T, V),
+    ),
+    "untied_embedding_with_bias": Case(
+        lambda: TiedEmbedding(V, 16, C, tie_embeddings=False, output_bias=True),
+        (IDS,),
+        lambda layer, ids: layer(layer(ids), reverse=True),
+        (B, T, V),
     ),
     "encoder_post_norm": Case(
         lambda: TransformerEncoderBlock(2, 16, dropout=0.1),
@@ -140,6 +175,12 @@ CASES = {
         (X,),
         lambda layer, x: layer(x),
         (B, T, 6),
+    ),
+    "elman_cell": Case(  # one step: (x_t, [h_{t-1}]) -> h_t
+        lambda: ElmanCell(6),
+        (STEP, STATE),
+        lambda layer, x, h: layer(x, [h])[0],
+        (B, 6),
     ),
 }
 
@@ -210,6 +251,7 @@ def test_symbolic_call(case):
     assert out.shape[-1] == case.out_shape[-1]
 
 
+@pytest.mark.slow  # 18 XLA-compiled fit steps: about 20 s
 @cases
 def test_jit_fit_step(case, keras_seed):
     model = _tiny_model(case)
@@ -237,3 +279,27 @@ def test_save_load_safe_mode(case, keras_seed, tmp_path):
     assert type(loaded.layers[-2]) is type(model.layers[-2])
     got = np.asarray(loaded(list(case.inputs), training=False))
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+def test_every_zoo_layer_is_in_the_battery():
+    """A new layer exported by zoo.layers must get a CASES entry."""
+    exported = {
+        obj
+        for obj in vars(zoo.layers).values()
+        if isinstance(obj, type) and issubclass(obj, keras.layers.Layer)
+    }
+    tested = {type(case.make()) for case in CASES.values()}
+    assert exported - tested == set()
+    for cls in exported:  # and each is registered, so a saved model loads
+        assert keras.saving.get_registered_name(cls) == f"zoo>{cls.__name__}"
+
+
+def test_tied_embedding_loads_the_old_tie_weights_key():
+    """Files saved before the argument was renamed say ``tie_weights``."""
+    config = TiedEmbedding(V, 16, C, tie_embeddings=False).get_config()
+    old = {k: v for k, v in config.items() if k != "tie_embeddings"}
+    assert TiedEmbedding.from_config(old).tie_embeddings is True  # the default
+    old["tie_weights"] = False
+    layer = TiedEmbedding.from_config(old)
+    assert layer.tie_embeddings is False
+    assert layer.get_config() == config  # saved again under the new name

@@ -262,7 +262,7 @@ def test_the_pytorch_listing_is_refused_with_the_zoo_way():
     entry = listings.get("001-s5")
     with pytest.raises(ZooError, match="offline") as caught:
         entry.build_as_written()
-    assert "train_mlm" in str(caught.value) and "fill_mask" in str(caught.value)
+    assert "train_masked_lm" in str(caught.value) and "fill_mask" in str(caught.value)
 
 
 # --- the listings against their documents --------------------------------------------

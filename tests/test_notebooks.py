@@ -6,7 +6,7 @@ rotting when TensorFlow or Keras move (PITFALLS #24).
 """
 
 import json
-import os
+import re
 import time
 from pathlib import Path
 
@@ -14,6 +14,7 @@ import jupytext
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
@@ -44,6 +45,9 @@ def test_notebook_runs_in_fast_mode(path, monkeypatch, tmp_path):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("ZOO_RUNS", str(tmp_path))
     nb = nbformat.read(path, as_version=4)
+    cells = len(nb.cells)
+    # A last cell of ours: what the notebook's Configuration cell decided.
+    nb.cells.append(nbformat.v4.new_code_cell("print('FAST =', FAST)"))
     client = NotebookClient(
         nb,
         timeout=600,
@@ -51,15 +55,25 @@ def test_notebook_runs_in_fast_mode(path, monkeypatch, tmp_path):
         resources={"metadata": {"path": str(tmp_path)}},
     )
     start = time.perf_counter()
-    client.execute()
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        failed = next((i for i, c in enumerate(nb.cells) if _has_error(c)), "?")
+        report = re.sub(r"\x1b\[[0-9;]*m", "", str(error))  # no terminal colours
+        pytest.fail(
+            f"{path.name}: cell #{failed} failed in fast mode:\n{report}",
+            pytrace=False,
+        )
     seconds = time.perf_counter() - start
     print(f"{path.name}: {seconds:.1f} s in fast mode")
-    errors = [
-        out
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        for out in cell.get("outputs", [])
-        if out.get("output_type") == "error"
-    ]
-    assert not errors
-    assert os.environ["ZOO_FAST"] == "1"
+    code = [c for c in nb.cells[:cells] if c.cell_type == "code"]
+    assert code, f"{path.name} has no code cell"
+    # Every code cell ran, once each and in order.
+    assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
+    # The kernel saw ZOO_FAST=1: the notebook ran its fast configuration.
+    probe = "".join(out.get("text", "") for out in nb.cells[-1].outputs)
+    assert probe.strip() == "FAST = True", probe
+
+
+def _has_error(cell) -> bool:
+    return any(out.get("output_type") == "error" for out in cell.get("outputs", []))

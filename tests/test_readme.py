@@ -38,11 +38,11 @@ def test_no_placeholder_is_left():
 
 
 def test_every_model_of_the_command_has_a_measured_row():
-    from zoo.cli import MODELS
+    from zoo.registry import FAMILIES
 
     rows = [line for line in _section("Models").splitlines() if line.startswith("| ")]
     measured = {line.split("|")[1].strip() for line in rows[2:]}  # after the header
-    for model in MODELS:
+    for model in FAMILIES:
         assert any(re.fullmatch(rf"{model}([- ].*)?", m) for m in measured), model
     for line in rows[2:]:
         assert re.search(r"`zoo train [a-z_]+", line), line  # how to reproduce it

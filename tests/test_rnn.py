@@ -31,6 +31,7 @@ FACTORIES = ["build_simple_rnn", "build_lstm", "build_gru"]
 # --- the model battery -------------------------------------------------------
 
 
+@pytest.mark.slow  # 16 XLA-compiled fit steps: about 37 s
 @pytest.mark.parametrize("config", RECURRENT_CONFIGS, ids=lambda c: c.id)
 def test_model_battery(config):
     run_model_battery(config)

@@ -180,12 +180,13 @@ def test_an_unknown_format_raises(tmp_path, model, tokenizer):
         zoo.load(path)
 
 
-def test_load_registers_every_module_with_keras_serializables():
-    """`zoo.load` imports each module that registers layers, so a saved model
-    loads with nothing imported but zoo. A new such module must be listed."""
+def test_import_zoo_registers_every_module_with_keras_serializables():
+    """``import zoo`` registers each module that registers layers (once Keras is
+    imported), so a saved model loads with nothing imported but zoo and Keras.
+    A new such module must be listed."""
     from pathlib import Path
 
-    from zoo.saving import SERIALIZABLE_MODULES
+    from zoo import SERIALIZABLE_MODULES
 
     package = Path(zoo.__file__).parent
     registering = {
@@ -200,4 +201,35 @@ def test_load_registers_every_module_with_keras_serializables():
         for m in registering
         if not any(m == p or m.startswith(p + ".") for p in listed)
     }
-    assert not missing, f"add to zoo.saving.SERIALIZABLE_MODULES: {sorted(missing)}"
+    assert not missing, f"add to zoo.SERIALIZABLE_MODULES: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("first", ["zoo", "keras"])
+def test_plain_keras_loads_a_zoo_model_after_import_zoo(first, tmp_path, keras_seed):
+    """The standard Keras workflow: save with ``model.save``, then in a fresh
+    process ``import zoo`` (before or after Keras) and
+    ``keras.saving.load_model(..., safe_mode=True)`` gives the same logits."""
+    from helpers import run_python
+
+    model = zoo.build_lstm(11, embedding_dim=EMBED, units=UNITS, compile=False)
+    ids = token_ids((2, 6), vocab_size=11)
+    path = tmp_path / "lstm.keras"
+    model.save(path)
+    np.save(tmp_path / "ids.npy", ids)
+    second = "keras" if first == "zoo" else "zoo"
+    run_python(
+        f"""
+        import sys
+        import numpy as np
+        import {first}
+        import {second}
+        model = keras.saving.load_model(sys.argv[1], safe_mode=True)
+        np.save(sys.argv[2], np.asarray(model(np.load(sys.argv[3]))))
+        """,
+        path,
+        tmp_path / "out.npy",
+        tmp_path / "ids.npy",
+    )
+    np.testing.assert_allclose(
+        np.load(tmp_path / "out.npy"), logits_of(model, ids), atol=1e-6
+    )

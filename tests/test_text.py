@@ -12,7 +12,9 @@ from zoo.errors import ZooError
 from zoo.text import (
     BOS_ID,
     EOS_ID,
+    FIRST_REAL_ID,
     MASK_ID,
+    MASK_TOKEN,
     PAD_ID,
     SPECIAL_TOKENS,
     UNK_ID,
@@ -59,6 +61,15 @@ def test_reserved_ids_come_first(cls):
     ids = (tok.pad_id, tok.unk_id, tok.bos_id, tok.eos_id, tok.mask_id)
     assert ids == (0, 1, 2, 3, 4)
     assert [tok.token_to_id(t) for t in SPECIAL_TOKENS] == [0, 1, 2, 3, 4]
+    assert tok.token_to_id(tok.vocabulary[FIRST_REAL_ID]) == FIRST_REAL_ID == 5
+
+
+def test_a_written_mask_is_not_the_mask_token():
+    """A written [MASK] is a hole for `zoo.generation.encode_masked`; the
+    tokenizer itself reads it as ordinary characters, never as MASK_ID."""
+    tok = CharTokenizer.fit("abc[MASK]")
+    assert MASK_TOKEN == "[MASK]" and SPECIAL_TOKENS[MASK_ID] == "<mask>"
+    assert MASK_ID not in tok.encode(f"a{MASK_TOKEN}b").tolist()
 
 
 def test_vocabulary_is_by_falling_frequency_then_token():

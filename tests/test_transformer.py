@@ -1,169 +1,69 @@
-"""Tests for zoo.models.transformer (build_transformer, its cached stepper) and
+"""Tests for zoo.models.transformer that only the Transformer has (its cross-
+attention weights, its cache, its position tables, its argument checks) and
 for document 004's Transformer listing (zoo.listings "004-4.2").
 
-Sizes are tiny, and only the tests marked slow compile a training step with
-XLA: one small model is trained once on dates and shared by them.
+What it shares with the recurrent seq2seq model (logits, causality, padding,
+the config round trip, cached decoding equal to the full model, training on
+dates) is tested in test_encoder_decoder.py, on the configurations of
+`TRANSFORMER` there.
 """
 
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 from collections import Counter
 
 import keras
 import numpy as np
 import pytest
-from helpers import (
-    check_beam_width_one_is_greedy,
-    check_translation_loads_in_a_fresh_process,
+from test_encoder_decoder import (
+    S_MAX,
+    T_MAX,
+    TRANSFORMER,
+    TRANSFORMER_SOURCE,
+    TRANSFORMER_TARGET,
+    B,
+    S,
+    T,
+    batch,
+    logits_of,
 )
 
-import zoo
 from zoo import listings
 from zoo.errors import ZooError, ZooWarning
-from zoo.generation import generate_ids, step_logits, stepper_for, translate
-from zoo.models import seq2seq, transformer
-from zoo.models.transformer import TransformerStepper, build_transformer, make_stepper
-from zoo.text import BOS_ID, PAD_ID, CharTokenizer
-from zoo.training import check_emits_logits
+from zoo.generation import TransformerStepper, generate_ids, stepper_for, translate
+from zoo.models import transformer
+from zoo.text import BOS_ID
 
 pytestmark = pytest.mark.usefixtures("keras_seed")
-
-SOURCE_TOKENIZER = CharTokenizer.fit("abcdefghijklmnopqrstuvwxyz 0123456789,")
-TARGET_TOKENIZER = CharTokenizer.fit("0123456789-")
-V_SRC, V_TGT = SOURCE_TOKENIZER.vocab_size, TARGET_TOKENIZER.vocab_size
-B, S, T = 3, 9, 6  # S != T on purpose (PITFALLS #7)
-S_MAX, T_MAX = 12, 8
-TINY = dict(
-    max_source_length=S_MAX,
-    max_target_length=T_MAX,
-    embedding_dim=16,
-    num_heads=2,
-    ff_dim=32,
-    num_layers=2,
-    dropout=0.0,
-)
-CONFIGS = {
-    "post-norm": {},
-    "pre-norm-learned": {"norm_first": True, "positional": "learned"},
-}
-
-
-def _model(compile=False, **overrides):
-    return build_transformer(
-        V_SRC,
-        target_vocab_size=V_TGT,
-        compile=compile,
-        **{**TINY, **overrides},
-    )
 
 
 def _ids(shape, vocab, seed):
     return np.random.default_rng(seed).integers(5, vocab, size=shape).astype("int32")
 
 
-def _batch(seed=0):
-    """Source ids with padding in the first sentence; decoder ids from <bos>."""
-    source = _ids((B, S), V_SRC, seed)
-    source[0, 5:] = PAD_ID  # sentence 0 has 5 real tokens
-    decoder = _ids((B, T), V_TGT, seed + 1)
-    decoder[:, 0] = BOS_ID
-    return source, decoder
-
-
-def _logits(model, source, decoder):
-    return np.asarray(model([source, decoder], training=False))
-
-
-@pytest.fixture(params=list(CONFIGS), scope="module")
+@pytest.fixture(params=list(TRANSFORMER.configs), scope="module")
 def model(request):
     keras.utils.set_random_seed(0)
-    return _model(**CONFIGS[request.param])
+    return TRANSFORMER.build(**TRANSFORMER.configs[request.param])
 
 
-# --- the model -----------------------------------------------------------------
+# --- what only the Transformer has ----------------------------------------------
 
 
-def test_output_is_logits_over_the_target_vocabulary(model):
-    source, decoder = _batch()
-    logits = _logits(model, source, decoder)
-    assert logits.shape == (B, T, V_TGT)  # (B, T, V_tgt), with S != T
-    assert logits.dtype == np.float32 and np.isfinite(logits).all()
-    check_emits_logits(model)
-    assert model.layers[-1].name == "logits"
-    assert [x.name for x in model.inputs] == ["encoder_inputs", "decoder_inputs"]
-    names = {layer.name for layer in model.layers}
-    assert {"source_padding_mask", "encoder_block_2", "decoder_block_2"} <= names
-
-
-def test_decoder_never_sees_later_target_tokens(model):
-    source, decoder = _batch()
-    base = _logits(model, source, decoder)
-    for t in range(1, T):
-        changed = decoder.copy()
-        changed[:, t:] = 5 + (decoder[:, t:] - 5 + 1) % (V_TGT - 5)
-        moved = _logits(model, source, changed)
-        np.testing.assert_allclose(moved[:, :t], base[:, :t], rtol=0, atol=1e-5)
-        assert np.abs(moved[:, t:] - base[:, t:]).max() > 1e-6
-
-
-def test_appended_padding_changes_nothing(model):
-    source, decoder = _batch()
-    base = _logits(model, source, decoder)
-    pad = np.zeros((B, 3), "int32")
-    longer_source = _logits(model, np.concatenate([source, pad], 1), decoder)
-    np.testing.assert_allclose(longer_source, base, rtol=0, atol=1e-5)
-    longer_target = _logits(model, source, np.concatenate([decoder, pad[:, :2]], 1))
-    np.testing.assert_allclose(longer_target[:, :T], base, rtol=0, atol=1e-5)
-
-
-def test_source_padding_is_masked_in_encoder_and_cross_attention(model):
-    """Whatever vector the padding gets, nothing moves (S != T): the encoder's
-    padding mask, not the decoder's, masks the cross-attention (PITFALLS #7)."""
-    source, decoder = _batch()
-    base = _logits(model, source, decoder)
-    embedding = model.get_layer("source_embedding").token_embedding
-    table = embedding.embeddings.numpy()
-    try:
-        noisy = table.copy()
-        noisy[PAD_ID] = np.random.default_rng(3).normal(0, 5, table.shape[1])
-        embedding.embeddings.assign(noisy)
-        np.testing.assert_allclose(
-            _logits(model, source, decoder), base, rtol=0, atol=1e-5
-        )
-    finally:
-        embedding.embeddings.assign(table)
-    # The control: a real source token does reach every target position.
-    changed = source.copy()
-    changed[0, 4] = 5 + (source[0, 4] - 5 + 1) % (V_SRC - 5)
-    moved = _logits(model, changed, decoder)
-    assert (np.abs(moved[0] - base[0]).max(axis=-1) > 1e-6).all()
-    # Cross-attention weights: zero on padding, one in all on the real tokens.
+def test_cross_attention_weights_are_zero_on_source_padding(model):
+    """Zero on padding, one in all on the real tokens (PITFALLS #7)."""
+    source, decoder = batch(TRANSFORMER)
     weights = transformer.attention_weights(model, source, decoder)
     assert weights.shape == (2, B, 2, T, S)  # (L, B, H, T, S)
     assert (weights[:, 0, :, :, 5:] == 0).all()
     np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
 
 
-def test_config_round_trip(model):
-    source, decoder = _batch()
-    clone = keras.Model.from_config(model.get_config())
-    clone.set_weights(model.get_weights())
-    assert clone.get_config() == model.get_config()
-    np.testing.assert_allclose(
-        _logits(clone, source, decoder), _logits(model, source, decoder), atol=1e-6
-    )
-
-
-# --- decoding -------------------------------------------------------------------
-
-
-def test_cached_decoding_equals_the_full_model(model):
-    source, decoder = _batch()
-    full = _logits(model, source, decoder)
-    stepped = step_logits(model, decoder, source_ids=source)  # one token at a time
-    np.testing.assert_allclose(stepped, full, rtol=0, atol=1e-4)
+def test_cached_decoding_has_static_shapes(model):
+    source, _ = batch(TRANSFORMER)
     stepper = stepper_for(model)
     assert isinstance(stepper, TransformerStepper)
     assert stepper.max_length == T_MAX
@@ -174,20 +74,12 @@ def test_cached_decoding_equals_the_full_model(model):
     assert shapes == [(B, 2, T_MAX, 8)] * 4
 
 
-def test_each_module_claims_only_its_own_models(model):
-    other = seq2seq.build_seq2seq(V_SRC, embedding_dim=4, units=4, compile=False)
-    lm = zoo.build_gru(V_SRC, embedding_dim=4, units=4, compile=False)
-    assert isinstance(make_stepper(model), TransformerStepper)
-    assert make_stepper(other) is None and make_stepper(lm) is None
-    assert seq2seq.make_stepper(model) is None
-
-
 def test_a_source_longer_than_max_source_length_is_refused(model):
     with pytest.raises(ZooError, match=r"15 tokens .* max_source_length=12"):
         translate(  # 15 characters
             model,
-            SOURCE_TOKENIZER,
-            TARGET_TOKENIZER,
+            TRANSFORMER_SOURCE,
+            TRANSFORMER_TARGET,
             ["3 march 1998 ab"],
             max_new_tokens=4,
         )
@@ -206,71 +98,15 @@ def test_a_source_longer_than_max_source_length_is_refused(model):
 )
 def test_bad_settings_are_refused(kwargs, match):
     with pytest.raises(ZooError, match=match):
-        _model(**kwargs)
+        TRANSFORMER.build(**kwargs)
 
 
-# --- trained on dates (XLA) ------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def trained():
-    """A small Transformer trained on 1,800 dates with XLA (about 400 steps)."""
-    from zoo.data.translation import make_dates
-    from zoo.training import train
-    from zoo.translation import build_translation_model, prepare_pairs
-
-    keras.utils.set_random_seed(0)
-    corpus = make_dates(2_000)
-    prepared = prepare_pairs(corpus)
-    model = build_translation_model(
-        "transformer",
-        prepared,
-        embedding_dim=32,
-        num_heads=2,
-        ff_dim=64,
-        num_layers=1,
-        dropout=0.0,
-        learning_rate=3e-3,
-    )
-    before = [w.copy() for w in model.get_weights()]
-    history = train(
-        model, prepared.dataset("train", batch_size=32), epochs=7, verbose=0
-    )
-    return corpus, prepared, model, before, history
-
-
-@pytest.mark.slow
-def test_trains_with_xla_and_translates_dates(trained):
-    from zoo.translation import score_translations
-
-    corpus, prepared, model, before, history = trained
-    assert model.jit_compile is True  # XLA stayed on through fit
-    after = model.get_weights()
-    assert all(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
-    assert history["loss"][-1] < 0.5 * history["loss"][0]
-    scores = score_translations(
-        model,
-        prepared.source_tokenizer,
-        prepared.target_tokenizer,
-        corpus.valid,
-    )
-    # Chance is ~0: a date has 3,650,000 possible answers. 400 steps get ~0.6.
-    assert scores["exact_match"] > 0.25, scores
-    assert scores["bleu"] > 60, scores
-
-
-@pytest.mark.slow
-def test_beam_width_one_is_greedy(trained):
-    corpus, prepared, model, *_ = trained
-    check_beam_width_one_is_greedy(model, corpus, prepared, max_new_tokens=10)
-
-
-@pytest.mark.slow
-def test_saved_model_loads_in_a_fresh_process(trained, tmp_path):
-    corpus, prepared, model, *_ = trained
-    check_translation_loads_in_a_fresh_process(
-        model, corpus, prepared, tmp_path, max_new_tokens=10
-    )
+def test_vocab_size_is_the_one_positional_argument():
+    """As in every factory; document 004's 10000 is a tokenizer's size."""
+    params = inspect.signature(transformer.build_transformer).parameters
+    first, *rest = params.values()
+    assert first.name == "vocab_size" and first.default is inspect.Parameter.empty
+    assert all(p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD) for p in rest)
 
 
 # --- document 004, section 4.2: the listing as written ------------------------------
@@ -357,7 +193,7 @@ def test_004_42_built_as_written_has_the_listings_layers():
 def test_004_42_as_written_needs_equal_lengths_and_a_tiny_vocabulary():
     model = _as_written()
     source, decoder = _ids((2, 7), 30, 0), _ids((2, 7), 30, 1)
-    probs = _logits(model, source, decoder)
+    probs = logits_of(model, source, decoder)
     assert probs.shape == (2, 7, LISTING_SMALL["output_dim"])  # not (.., input_dim)
     np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-5)  # softmax output
     with pytest.raises(Exception, match="[Dd]imension|shape"):
@@ -379,7 +215,7 @@ def test_004_42_decoder_has_no_past_while_zoos_decoder_is_causal():
         (zoo_model, lambda t: t >= j),  # it and every later one: causal
     ]:
         delta = np.abs(
-            _logits(model, source, changed) - _logits(model, source, decoder)
+            logits_of(model, source, changed) - logits_of(model, source, decoder)
         )
         moved = delta.max(axis=(0, 2)) > 1e-6  # (T,)
         assert moved.tolist() == [moves(t) for t in range(7)], model.name

@@ -7,12 +7,26 @@
 
 The public names below are imported on first use, so ``import zoo`` (and the
 ``zoo`` command) start fast and TensorFlow is loaded once, only when needed.
+
+``import zoo`` also makes zoo's saved models load with plain Keras: its layers
+are registered with Keras (``zoo>FusedLSTM``, ...) as soon as Keras is
+imported, before or after zoo, so that in a fresh process
+
+    >>> import zoo, keras
+    >>> model = keras.saving.load_model("model.keras", safe_mode=True)
+
+finds every class. Registering needs Keras itself, so if Keras is not loaded
+yet it happens right after Keras is (`_RegisterWithKeras`), not at
+``import zoo``, which stays quiet and fast.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.util
 import os
+import sys
 
 # TensorFlow's C++ INFO lines are noise for students; warnings and errors stay.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
@@ -20,15 +34,59 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 __version__ = "0.1.0"
 
+from zoo.models import EXPORTS as _MODEL_EXPORTS  # noqa: E402 (after the env)
+
+# The modules whose import registers zoo's Keras serializables (every custom
+# layer, loss and metric).
+SERIALIZABLE_MODULES = ("zoo.layers", "zoo.training")
+
+
+def register_serializables() -> None:
+    """Register every zoo layer, loss and metric with Keras (imports Keras)."""
+    for module in SERIALIZABLE_MODULES:
+        importlib.import_module(module)
+
+
+class _RegisterWithKeras(importlib.abc.MetaPathFinder):
+    """Registers zoo's serializables right after ``import keras`` finishes.
+
+    Sits on `sys.meta_path` until Keras is first imported: it then hands
+    Python Keras's own module spec, whose loader runs Keras as usual and then
+    `register_serializables`, and takes itself off the path.
+    """
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "keras":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _ThenRegister(spec.loader)
+        return spec
+
+
+class _ThenRegister(importlib.abc.Loader):
+    """A loader that runs another loader, then `register_serializables`."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        register_serializables()
+
+
+if "keras" in sys.modules:
+    register_serializables()
+elif not any(isinstance(f, _RegisterWithKeras) for f in sys.meta_path):
+    sys.meta_path.insert(0, _RegisterWithKeras())
+
+# Every factory of zoo.models, then the rest of the public API.
 _EXPORTS = {
-    "build_simple_rnn": "zoo.models.rnn",
-    "build_lstm": "zoo.models.rnn",
-    "build_gru": "zoo.models.rnn",
-    "build_seq2seq": "zoo.models.seq2seq",
-    "build_transformer": "zoo.models.transformer",
-    "build_gpt": "zoo.models.gpt",
-    "build_bert_mlm": "zoo.models.bert",
-    "NGramLM": "zoo.models.ngram",
+    **_MODEL_EXPORTS,
     "ElmanCell": "zoo.layers.cells",
     "CharTokenizer": "zoo.text",
     "WordTokenizer": "zoo.text",
@@ -43,8 +101,10 @@ _EXPORTS = {
     "Perplexity": "zoo.training",
     "generate": "zoo.generation",
     "translate": "zoo.generation",
-    "load_translation": "zoo.data.translation",
-    "PairCorpus": "zoo.data.translation",
+    "load_translation": "zoo.data.pairs",
+    "registry": "zoo.registry",
+    "recipes": "zoo.recipes",
+    "PairCorpus": "zoo.data.pairs",
     "corpus_bleu": "zoo.evaluation",
     "exact_match": "zoo.evaluation",
     "save": "zoo.saving",
@@ -57,7 +117,15 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 # Modules that load without TensorFlow (the n-gram model needs none).
-_NO_TENSORFLOW = {"zoo.models.ngram", "zoo.text", "zoo.errors", "zoo.evaluation"}
+_NO_TENSORFLOW = {
+    "zoo.models.ngram",
+    "zoo.text",
+    "zoo.errors",
+    "zoo.evaluation",
+    "zoo.registry",
+}
+# Exports that are modules, not names inside them.
+_MODULES = {"listings", "registry", "recipes"}
 
 
 def __getattr__(name: str):
@@ -68,7 +136,7 @@ def __getattr__(name: str):
 
         import_tensorflow()  # its start-up lines once, not twice
     module = importlib.import_module(_EXPORTS[name])
-    value = module if name == "listings" else getattr(module, name)
+    value = module if name in _MODULES else getattr(module, name)
     globals()[name] = value
     return value
 

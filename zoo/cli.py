@@ -21,164 +21,26 @@ Bad arguments print a usage message; errors zoo foresees print one line
 from __future__ import annotations
 
 import argparse
-import contextlib
-import shutil
 import sys
 import textwrap
-import time
 import warnings
 from pathlib import Path
 
-# Model name -> (factory, extra factory kwargs, what it mirrors).
-MODELS = {
-    "simple_rnn": ("build_simple_rnn", {}, "document 000 4.1, document 004 4.1"),
-    "elman_rnn": (
-        "build_simple_rnn",
-        {"from_equations": True},
-        "document 002's equations (ElmanCell)",
-    ),
-    "lstm": ("build_lstm", {}, "document 000 4.2, document 002"),
-    "gru": ("build_gru", {}, "document 003 section 5 (made causal)"),
-    "ngram": ("NGramLM", {}, "document 000 4.1 概率语言模型"),
-    "gpt": ("build_gpt", {}, "document 003 section 4 (w^T h, tied output)"),
-    "bert": ("build_bert_mlm", {}, "document 001 section 5 (masked LM)"),
-    "transformer": (
-        "build_transformer",
-        {},
-        "document 004 2.3 and 4.2, document 001 section 3",
-    ),
-    "seq2seq": (
-        "build_seq2seq",
-        {},
-        "document 000 4.3, document 001 section 2 (attention)",
-    ),
-}
+from zoo import registry
+from zoo.registry import ALWAYS, FAMILIES, PRECISIONS
 
-# How each model is trained: a language model on text ("rnn", "gpt", "bert"),
-# a count model ("ngram"), or an encoder-decoder on sentence pairs.
-FAMILY = {
-    "simple_rnn": "rnn",
-    "elman_rnn": "rnn",
-    "lstm": "rnn",
-    "gru": "rnn",
-    "ngram": "ngram",
-    "gpt": "gpt",
-    "bert": "bert",
-    "transformer": "translation",
-    "seq2seq": "translation",
-}
-
-# The `zoo train` options each model takes, with its default. None means "decided
-# later" (min_freq by level, a GPT's sizes by its preset, greedy decoding when no
-# beam width). An option given to a model that does not take it is refused.
-# --out, --seed and --prompt go with every model.
-_TEXT = {"data": "shakespeare", "level": "char", "min_freq": None}
-_NEURAL = {"xla": True, "fresh": False}
-# Language models also scale: every local GPU, 16-bit arithmetic.
-_SCALE = {"strategy": None, "precision": "float32"}
-# zoo.training.PRECISIONS, spelled out so that parsing needs no TensorFlow.
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-_RNN = {
-    **_TEXT,
-    "epochs": 3,
-    "steps_per_epoch": 300,
-    "seq_len": 64,
-    "batch_size": 32,
-    "embedding_dim": 128,
-    "units": 256,
-    "num_layers": 1,
-    "dropout": 0.0,
-    "learning_rate": 2e-3,
-    **_NEURAL,
-    **_SCALE,
-}
-_PAIRS = {
-    "data": "dates",
-    "epochs": 10,
-    "steps_per_epoch": None,  # one pass over the training pairs
-    "batch_size": 64,
-}
-TRAIN_DEFAULTS = {
-    "simple_rnn": _RNN,
-    "elman_rnn": _RNN,
-    "lstm": _RNN,
-    "gru": _RNN,
-    "ngram": {**_TEXT, "level": "word", "order": 4, "smoothing": "kneser_ney"},
-    "gpt": {
-        **_TEXT,
-        "preset": "laptop",
-        "epochs": 3,
-        "steps_per_epoch": 200,
-        "seq_len": None,  # the context length
-        "batch_size": 32,
-        "context_length": None,  # the rest: the preset's
-        "embedding_dim": None,
-        "num_heads": None,
-        "num_layers": None,
-        "ff_dim": None,
-        "dropout": 0.0,
-        "learning_rate": 1e-3,
-        **_NEURAL,
-        **_SCALE,
-    },
-    "bert": {
-        **_TEXT,
-        "epochs": 3,
-        "steps_per_epoch": 200,
-        "seq_len": 64,
-        "batch_size": 32,
-        "context_length": None,  # the position table: --seq-len
-        "embedding_dim": 128,
-        "num_heads": 4,
-        "num_layers": 2,
-        "ff_dim": 512,
-        "dropout": 0.1,
-        "learning_rate": 1e-3,
-        **_NEURAL,
-        **_SCALE,
-    },
-    "transformer": {
-        **_PAIRS,
-        "epochs": 5,
-        "embedding_dim": 128,
-        "num_heads": 4,
-        "num_layers": 2,
-        "ff_dim": 256,
-        "dropout": 0.1,
-        "learning_rate": 1e-3,
-        "beam_width": None,
-        **_NEURAL,
-    },
-    "seq2seq": {
-        **_PAIRS,
-        "embedding_dim": 64,
-        "units": 128,
-        "dropout": 0.0,
-        "learning_rate": 2e-3,
-        "beam_width": None,
-        **_NEURAL,
-    },
-}
-ALWAYS = ("out", "seed", "prompt")
-# Said when an option is refused, where the model has a near equivalent.
-HINTS = {
-    "units": "a Transformer's width is --embedding-dim and its feed-forward "
-    "width --ff-dim",
-    "seq_len": "a translation model reads whole sentence pairs",
-    "level": "translation models read one character per token",
-    "min_freq": "translation models keep every character of the training pairs",
-    "num_layers": "a seq2seq model has one encoder and one decoder RNN",
-}
+# What `zoo train MODEL` takes is the family's entry in `zoo.registry`: its
+# options and defaults, its recipe. This module parses and dispatches.
 
 
 def _defaults_epilog() -> str:
     """The per-model options and defaults, for ``zoo train --help``."""
     lines = ["options and defaults per model (other options are refused):"]
     seen = {}
-    for model, table in TRAIN_DEFAULTS.items():
-        seen.setdefault(id(table), []).append(model)
+    for family in FAMILIES.values():
+        seen.setdefault(tuple(family.options.items()), []).append(family.name)
     for models in seen.values():
-        table = TRAIN_DEFAULTS[models[0]]
+        table = FAMILIES[models[0]].options
         opts = " ".join(_show_default(k, v, models[0]) for k, v in table.items())
         lines += textwrap.wrap(
             f"{', '.join(models)}: {opts}",
@@ -235,9 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "model",
-        choices=sorted(MODELS),
+        choices=sorted(FAMILIES),
         metavar="MODEL",
-        help=f"one of: {', '.join(sorted(MODELS))}",
+        help=f"one of: {', '.join(sorted(FAMILIES))}",
     )
     train.add_argument(
         "--data",
@@ -407,7 +269,8 @@ def _resolve_train_args(parser: argparse.ArgumentParser, args) -> None:
     preset table), so a bad option is a usage error (exit status 2) at once,
     not a traceback after minutes. `parser` is the ``zoo train`` parser.
     """
-    table = TRAIN_DEFAULTS[args.model]
+    family = registry.get(args.model)
+    table = family.options
     xla_given = getattr(args, "xla", None)
     options = [k for k in vars(args) if k not in ("command", "model", *ALWAYS)]
     for dest in options:
@@ -415,7 +278,7 @@ def _resolve_train_args(parser: argparse.ArgumentParser, args) -> None:
             setattr(args, dest, table.get(dest))
         elif dest not in table:
             takes = " ".join(_flag(k) for k in table)
-            hint = HINTS.get(dest)
+            hint = family.hints.get(dest)
             parser.error(
                 f"{_flag(dest)} does not apply to {args.model}"
                 + (f" ({hint})" if hint else "")
@@ -434,7 +297,7 @@ def _resolve_train_args(parser: argparse.ArgumentParser, args) -> None:
                 "distributed training step (drop --xla)"
             )
         args.xla = False
-    if args.model == "gpt":
+    if "preset" in table:
         from zoo.models.gpt import GPT_PRESETS
 
         if args.context_length is None:
@@ -456,9 +319,9 @@ def cmd_list(args) -> None:
     from zoo import listings
 
     rows = [("MODEL", "FACTORY", "MIRRORS", "LISTINGS")]
-    for name, (factory, _, mirrors) in MODELS.items():
-        ids = ", ".join(e.id for e in listings.for_factory(factory)) or "-"
-        rows.append((name, factory, mirrors, ids))
+    for family in FAMILIES.values():
+        ids = ", ".join(e.id for e in listings.for_family(family.name)) or "-"
+        rows.append((family.name, family.factory, family.mirrors, ids))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         print(
@@ -476,213 +339,65 @@ def cmd_list(args) -> None:
         print(f"  {'':<8} -> {entry.zoo_call}  ({len(entry.errata)} errata)")
 
 
-def _tokenize(corpus, level, min_freq):
-    from zoo.text import build_tokenizer
-
-    tokenizer = build_tokenizer(corpus.train, level=level, min_freq=min_freq)
-    return tokenizer, {s: tokenizer.encode(t) for s, t in corpus.splits.items()}
-
-
 def cmd_train(args) -> None:
+    family = registry.get(args.model)
     out = Path(args.out or Path("runs") / args.model)
-    if FAMILY[args.model] == "translation":
-        _train_translation(args, out)
+    options = {k: getattr(args, k) for k in family.options}
+    options["seed"] = args.seed
+    if family.task == "translation":
+        _train_translation(args, family, options, out)
         return
+    corpus = options.pop("data")
+    if not family.keras:  # the n-gram model: counted, not trained
+        del options["seed"]  # counting draws nothing
+        run = family.recipe_fn(family.name, corpus, out_dir=out, **options)
+        print(f"saved {run.path}")
+        prompt = args.prompt or _default_prompt(corpus, 40)
+        print("sample:", _sample(run, prompt, max_new_tokens=40, seed=args.seed))
+        return
+    if family.task == "mlm":
+        run = family.recipe_fn(corpus, out_dir=out, **options)
+    else:
+        run = family.recipe_fn(family.name, corpus, out_dir=out, **options)
+    summary = run.summary
+    what = "masked-token perplexity" if family.task == "mlm" else "perplexity"
+    print(
+        f"validation {what} {summary['val_perplexity']:.3f} after {args.epochs} "
+        f"epochs ({summary['train_seconds']:.0f} s); saved {run.path} and "
+        f"{out / 'loss.png'}"
+    )
+    if family.task == "mlm":
+        print(f"validation masked-token accuracy {summary['val_masked_accuracy']:.3f}")
+        prompt = _default_prompt(corpus, min(40, args.context_length))
+        demo = args.prompt or _mask_one(prompt)
+        _print_fill_mask(run.model, run.tokenizer, demo, top_k=5)
+        return
+    # A GPT's prompt and sample share its context: a short default prompt.
+    context = summary.get("context_length")
+    prompt = args.prompt or _default_prompt(corpus, context // 4 if context else 40)
+    max_new = 200 if args.level == "char" else 60
+    print(f"sample:\n{_sample(run, prompt, max_new_tokens=max_new, seed=args.seed)}")
+
+
+def _default_prompt(corpus, chars: int) -> str:
+    """The start of the validation text: a prompt the model has never seen."""
     from zoo.data import load_corpus
 
-    corpus = load_corpus(args.data)
-    tokenizer, ids = _tokenize(corpus, args.level, args.min_freq)
-    print(f"data: {corpus!r}; {args.level}-level vocabulary of {tokenizer.vocab_size}")
-    # A GPT's prompt and sample share its context: a short default prompt.
-    prompt_chars = args.context_length // 4 if args.model == "gpt" else 40
-    prompt = args.prompt or corpus.valid[:prompt_chars]
-    if args.model == "ngram":
-        _train_ngram(args, tokenizer, ids, out, prompt)
-    else:
-        _train_neural(args, tokenizer, ids, out, prompt)
+    return load_corpus(corpus).valid[:chars]
 
 
-def _train_ngram(args, tokenizer, ids, out, prompt):
-    from zoo import generate, save
-    from zoo.models.ngram import NGramLM
-
-    start = time.perf_counter()
-    lm = NGramLM(args.order, smoothing=args.smoothing).fit(
-        ids["train"], vocab_size=tokenizer.vocab_size
-    )
-    fit_s = time.perf_counter() - start
-    ppl = lm.perplexity(ids["valid"])
-    print(f"fit in {fit_s:.1f} s; validation perplexity {ppl:.2f}")
-    path = save(
-        out / "model.ngram.zip",
-        lm,
-        tokenizer,
-        generation={"max_new_tokens": 60, "temperature": 1.0},
-        info={"data": args.data, "val_perplexity": ppl},
-    )
-    print(f"saved {path}")
-    print("sample:", generate(lm, tokenizer, prompt, max_new_tokens=40, seed=args.seed))
-
-
-def _build_language_model(args, vocab_size):
-    """The untrained model of a text-trained neural MODEL, sized by the args."""
+def _sample(run, prompt: str, *, max_new_tokens: int, seed: int) -> str:
     import zoo
 
-    family = FAMILY[args.model]
-    sizes = {
-        "embedding_dim": args.embedding_dim,
-        "num_heads": args.num_heads,
-        "num_layers": args.num_layers,
-        "ff_dim": args.ff_dim,
-    }
-    if family == "gpt":
-        from zoo.models.gpt import build_gpt_preset
-
-        overrides = {k: v for k, v in sizes.items() if v is not None}
-        return build_gpt_preset(
-            args.preset,
-            vocab_size,
-            context_length=args.context_length,
-            dropout=args.dropout,
-            compile=False,
-            **overrides,
-        )
-    if family == "bert":
-        from zoo.models.bert import build_bert_mlm
-
-        return build_bert_mlm(
-            vocab_size,
-            max_length=args.context_length,
-            dropout=args.dropout,
-            compile=False,
-            **sizes,
-        )
-    factory_name, extra, _ = MODELS[args.model]
-    return getattr(zoo, factory_name)(
-        vocab_size,
-        embedding_dim=args.embedding_dim,
-        units=args.units,
-        num_layers=args.num_layers,
-        dropout=args.dropout,
-        compile=False,
-        **extra,
-    )
-
-
-def _language_datasets(args, ids, vocab_size):
-    """(train, valid) batches: next-token windows, or masked windows for bert."""
-    batches = {"seq_len": args.seq_len, "batch_size": args.batch_size}
-    if FAMILY[args.model] == "bert":
-        from zoo.models.bert import make_mlm_dataset
-
-        batches["vocab_size"] = vocab_size
-        return (
-            make_mlm_dataset(ids["train"], seed=args.seed, **batches),
-            make_mlm_dataset(ids["valid"], seed=args.seed, training=False, **batches),
-        )
-    from zoo.data.pipeline import make_dataset
-
-    return (
-        make_dataset(ids["train"], seed=args.seed, **batches),
-        make_dataset(ids["valid"], training=False, **batches),
-    )
-
-
-def _print_resume_note(out: Path, fresh: bool) -> None:
-    backup = out / "backup"
-    if fresh and backup.exists():
-        shutil.rmtree(backup)
-    if backup.exists():
-        print(
-            f"resuming from the checkpoint in {backup} (--epochs counts the epochs "
-            "already done; --fresh starts over)"
-        )
-    else:
-        print(f"run folder {out}: rerun the same command to resume if interrupted")
-
-
-def _train_neural(args, tokenizer, ids, out, prompt):
-    import keras
-
-    import zoo
-    from zoo.plotting import plot_history
-    from zoo.training import compile_model, make_strategy, precision, train
-
-    family = FAMILY[args.model]
-    keras.utils.set_random_seed(args.seed)
-    strategy = make_strategy(args.strategy) if args.strategy else None
-    # Layers take their precision, and variables their devices, when created.
-    with strategy.scope() if strategy else contextlib.nullcontext():
-        with precision(args.precision):
-            model = _build_language_model(args, tokenizer.vocab_size)
-        compile_model(model, learning_rate=args.learning_rate, jit_compile=args.xla)
-    train_ds, valid_ds = _language_datasets(args, ids, tokenizer.vocab_size)
-    print(f"model: {model.name}, {model.count_params():,} parameters")
-    if strategy is not None:
-        n = strategy.num_replicas_in_sync
-        print(
-            f"{args.strategy} strategy: {n} replica{'s' if n > 1 else ''}, "
-            f"{args.batch_size} sequences per step in all; no XLA"
-        )
-    _print_resume_note(out, args.fresh)
-    start = time.perf_counter()
-    history = train(
-        model,
-        train_ds,
-        valid_ds=valid_ds,
-        epochs=args.epochs,
-        steps_per_epoch=args.steps_per_epoch,
-        run_dir=out,
-    )
-    seconds = time.perf_counter() - start
-    ppl = history["val_perplexity"][-1]
-    plot_history(history, out / "loss.png")
-    info = {
-        "data": args.data,
-        "level": args.level,
-        "epochs": args.epochs,
-        "seq_len": args.seq_len,
-        "parameters": int(model.count_params()),
-        "val_perplexity": ppl,
-        "train_seconds": seconds,
-    }
-    if family == "bert":
-        info.update(task="mlm", val_masked_accuracy=history["val_accuracy"][-1])
-        generation = {"top_k": 5}
-    else:
-        info["task"] = "lm"
-        max_new = 200 if args.level == "char" else 60
-        if family == "gpt":
-            # Past its context, generation slides a window (zoo.generation).
-            info.update(preset=args.preset, context_length=args.context_length)
-        generation = {
-            "max_new_tokens": max_new,
-            "temperature": 0.8,
-            "top_k": None,
-            "top_p": None,
-        }
-    path = zoo.save(
-        out / "model.keras", model, tokenizer, generation=generation, info=info
-    )
-    what = "masked-token perplexity" if family == "bert" else "perplexity"
-    print(
-        f"validation {what} {ppl:.3f} after {args.epochs} epochs "
-        f"({seconds:.0f} s); saved {path} and {out / 'loss.png'}"
-    )
-    if family == "bert":
-        print(f"validation masked-token accuracy {info['val_masked_accuracy']:.3f}")
-        demo = args.prompt or _mask_one(prompt[: args.context_length])
-        _print_fill_mask(model, tokenizer, demo, top_k=5)
-        return
-    sample = zoo.generate(
-        model,
-        tokenizer,
+    temperature = 1.0 if not hasattr(run.model, "count_params") else 0.8
+    return zoo.generate(
+        run.model,
+        run.tokenizer,
         prompt,
-        max_new_tokens=max_new,
-        temperature=0.8,
-        seed=args.seed,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        seed=seed,
     )
-    print(f"sample:\n{sample}")
 
 
 def _mask_one(text: str) -> str:
@@ -695,7 +410,8 @@ def _mask_one(text: str) -> str:
 
 
 def _print_fill_mask(model, tokenizer, text: str, *, top_k: int) -> None:
-    from zoo.models.bert import MASK_TOKEN, fill_mask
+    from zoo.generation import fill_mask
+    from zoo.text import MASK_TOKEN
 
     candidates = fill_mask(model, tokenizer, text, top_k=top_k)
     pieces = text.split(MASK_TOKEN)
@@ -709,34 +425,17 @@ def _print_fill_mask(model, tokenizer, text: str, *, top_k: int) -> None:
         print(f"[MASK] {i}: {shown}")
 
 
-def _train_translation(args, out):
-    from zoo.data.translation import GENERATED, load_translation
-    from zoo.translation import train_translation
+def _train_translation(args, family, options, out):
+    from zoo.data.pairs import GENERATED, load_translation
 
     corpus = load_translation(args.data)  # generated with seed 0: see cmd_evaluate
     # Saved with the model: `zoo evaluate` finds a file again from any folder.
     data = args.data if args.data in GENERATED else str(Path(args.data).resolve())
     print(f"data: {corpus!r}")
-    sizes = ("embedding_dim", "units", "num_heads", "num_layers", "ff_dim")
-    model_kwargs = {
-        k: getattr(args, k) for k in sizes if k in TRAIN_DEFAULTS[args.model]
-    }
-    _print_resume_note(out, args.fresh)
-    summary = train_translation(
-        args.model,
-        corpus,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        steps_per_epoch=args.steps_per_epoch,
-        out_dir=out,
-        seed=args.seed,
-        beam_width=args.beam_width,
-        dropout=args.dropout,
-        learning_rate=args.learning_rate,
-        jit_compile=args.xla,
-        data=data,
-        **model_kwargs,
-    )
+    del options["data"]
+    options["jit_compile"] = options.pop("xla")  # a factory keyword
+    run = family.recipe_fn(family.name, corpus, out_dir=out, data=data, **options)
+    summary = run.summary
     valid = summary["valid"]
     print(
         f"model: {args.model}, {summary['parameters']:,} parameters; "
@@ -775,16 +474,16 @@ def _translate(bundle, prompt: str, overrides: dict) -> str:
     return target
 
 
-def _is_masked_lm(bundle) -> bool:
-    if bundle.info.get("task") == "mlm":
-        return True
-    from zoo.layers.transformer import TransformerEncoderBlock
-    from zoo.models.gpt import TiedEmbedding
+def task_of(bundle) -> str:
+    """The task of a loaded model: what its file says, else what it is."""
+    if bundle.source_tokenizer is not None:
+        return "translation"
+    task = bundle.info.get("task")
+    if task in registry.TASKS:
+        return task
+    from zoo.models.bert import is_masked_lm
 
-    layers = getattr(bundle.model, "layers", ())
-    return any(isinstance(lay, TiedEmbedding) for lay in layers) and any(
-        isinstance(lay, TransformerEncoderBlock) for lay in layers
-    )
+    return "mlm" if is_masked_lm(bundle.model) else "lm"
 
 
 def cmd_generate(args) -> None:
@@ -794,10 +493,11 @@ def cmd_generate(args) -> None:
     bundle = zoo.load(args.model_file)
     keys = ("max_new_tokens", "temperature", "top_k", "top_p", "beam_width", "seed")
     overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
-    if bundle.source_tokenizer is not None:
+    task = task_of(bundle)
+    if task == "translation":
         print(_translate(bundle, args.prompt, overrides))
         return
-    if _is_masked_lm(bundle):
+    if task == "mlm":
         unused = sorted(set(overrides) - {"top_k"})
         if unused:
             raise ZooError(
@@ -817,7 +517,8 @@ def cmd_evaluate(args) -> None:
     from zoo.errors import ZooError
 
     bundle = zoo.load(args.model_file)
-    if bundle.source_tokenizer is not None:
+    task = task_of(bundle)
+    if task == "translation":
         _evaluate_translation(args, bundle)
         return
     if args.beam_width is not None:
@@ -826,47 +527,23 @@ def cmd_evaluate(args) -> None:
 
     data = args.data or bundle.info.get("data") or "shakespeare"
     text = getattr(load_corpus(data), args.split)
-    ids = bundle.tokenizer.encode(text)
-    seq_len = int(bundle.info.get("seq_len", 64))
-    if hasattr(bundle.model, "perplexity"):
-        result = {"perplexity": bundle.model.perplexity(ids), "tokens": len(ids)}
-    elif _is_masked_lm(bundle):
-        from zoo.models.bert import make_mlm_dataset
-        from zoo.training import compile_model
-
-        ds = make_mlm_dataset(
-            ids,
-            seq_len=seq_len,
-            batch_size=args.batch_size,
-            vocab_size=bundle.tokenizer.vocab_size,
-            training=False,
-        )
-        compile_model(bundle.model)  # for its Perplexity and MaskedAccuracy
-        scores = bundle.model.evaluate(ds, verbose=0, return_dict=True)
+    scores = registry.TASKS[task].evaluate(bundle, text, batch_size=args.batch_size)
+    if task == "mlm":
         print(
             f"{args.split} masked-token accuracy {scores['accuracy']:.3f}, "
             f"masked-token perplexity {scores['perplexity']:.3f} ({data}; 15% of "
             "the tokens hidden, seed 0)"
         )
         return
-    else:
-        from zoo.data.pipeline import make_dataset
-        from zoo.training import evaluate
-
-        ds = make_dataset(
-            ids, seq_len=seq_len, batch_size=args.batch_size, training=False
-        )
-        result = evaluate(bundle.model, ds)
     print(
-        f"{args.split} perplexity {result['perplexity']:.3f} over "
-        f"{result['tokens']:,} tokens ({data})"
+        f"{args.split} perplexity {scores['perplexity']:.3f} over "
+        f"{scores['tokens']:,} tokens ({data})"
     )
 
 
 def _evaluate_translation(args, bundle) -> None:
-    from zoo.data.translation import GENERATED, load_translation
+    from zoo.data.pairs import GENERATED, load_translation
     from zoo.errors import ZooError
-    from zoo.translation import evaluate_translation
 
     data = args.data or bundle.info.get("data")
     if data is None or (
@@ -880,7 +557,7 @@ def _evaluate_translation(args, bundle) -> None:
     # same test split that `zoo train` held out.
     pairs = load_translation(data).splits[args.split]
     beam_width = args.beam_width or bundle.generation.get("beam_width")
-    scores = evaluate_translation(
+    scores = registry.TASKS["translation"].evaluate(
         bundle, pairs, beam_width=beam_width, batch_size=args.batch_size
     )
     decoding = f"beam search, width {beam_width}" if beam_width else "greedy"

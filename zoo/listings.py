@@ -21,7 +21,6 @@ verbatim in its document.
 
 from __future__ import annotations
 
-import importlib
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -87,23 +86,14 @@ class Listing:
         return factory(vocab_size, **{**self.zoo_kwargs, **overrides})
 
 
-# Where build_zoo looks for a factory named in a listing entry.
-_FACTORY_MODULES = (
-    "zoo.models.rnn",
-    "zoo.models.transformer",
-    "zoo.models.seq2seq",
-    "zoo.models.gpt",
-    "zoo.models.bert",
-)
-
-
 def _find_factory(name: str) -> Callable[..., keras.Model]:
-    """The zoo factory called `name`, from the model module that defines it."""
-    for module in _FACTORY_MODULES:
-        factory = getattr(importlib.import_module(module), name, None)
-        if factory is not None:
-            return factory
-    raise ZooError(f"no zoo factory named {name!r} in {', '.join(_FACTORY_MODULES)}")
+    """The zoo factory called `name` (one of `zoo`'s exports)."""
+    import zoo
+
+    factory = getattr(zoo, name, None)
+    if factory is None or not name.startswith("build_"):
+        raise ZooError(f"no zoo factory named {name!r}")
+    return factory
 
 
 # --- the listings, in document order ----------------------------------------
@@ -310,8 +300,8 @@ def _as_written_001_5(*, vocab_size):
         "downloads the 'bert-base-uncased' checkpoint (about 440 MB) from the "
         "internet when it first runs: it cannot run offline or behind a firewall, "
         "and zoo does not install torch. The zoo version runs offline on the "
-        "bundled corpus: `model, tokenizer, _ = zoo.models.bert.train_mlm()` then "
-        "`zoo.models.bert.fill_mask(model, tokenizer, text_with_[MASK])` "
+        "bundled corpus: `run = zoo.recipes.train_masked_lm()` then "
+        "`zoo.generation.fill_mask(run.model, run.tokenizer, text_with_[MASK])` "
         f"(build_bert_mlm({vocab_size}) for the model alone)."
     )
 
@@ -470,7 +460,7 @@ LISTINGS: dict[str, Listing] = {
                 "offline or behind a firewall it fails (PITFALLS #23). It also needs "
                 "torch and transformers, which the text never installs, in a series "
                 "otherwise written with TensorFlow/Keras. zoo trains its own small "
-                "masked LM offline: zoo.models.bert.train_mlm() on the bundled "
+                "masked LM offline: zoo.recipes.train_masked_lm() on the bundled "
                 "plays (character level, so a [MASK] hides one character; it knows "
                 "Shakespeare, not the capital of France).",
                 "predictions = outputs[0] is the logits of every position, shape "
@@ -481,7 +471,7 @@ LISTINGS: dict[str, Listing] = {
                 "to Scalar'). The prediction wanted is the row at the [MASK] "
                 "position only: predictions[0, mask_index].argmax(-1), with "
                 "mask_index where input_ids == tokenizer.mask_token_id. "
-                "zoo.models.bert.fill_mask reads exactly that row (tested), and "
+                "zoo.generation.fill_mask reads exactly that row (tested), and "
                 "returns the top-k tokens with their probabilities.",
                 "Even with one id, tokenizer.convert_ids_to_tokens(inputs['input_ids']"
                 "[0])[predicted_index] uses the predicted vocabulary id (0..30521) "
@@ -674,7 +664,7 @@ LISTINGS: dict[str, Listing] = {
                 "x_train and y_train are never defined: x_train must be a pair [source "
                 "ids, decoder input ids] and y_train the decoder input shifted by one "
                 "(teacher forcing); the text does not say so. zoo: "
-                "zoo.data.translation.encode_pairs. And a model trained this way "
+                "zoo.data.pairs.encode_pairs. And a model trained this way "
                 "needs a decoding loop to translate (greedy or beam search), which "
                 "the text does not give: zoo.generation.translate.",
                 _SOFTMAX,
@@ -697,3 +687,11 @@ def get(listing_id: str) -> Listing:
 def for_factory(factory: str) -> list[Listing]:
     """The listings that a zoo factory (e.g. "build_lstm") reproduces."""
     return [entry for entry in LISTINGS.values() if entry.factory == factory]
+
+
+def for_family(name: str) -> list[Listing]:
+    """The listings that a model family of `zoo.registry` (e.g. "lstm")
+    reproduces: those of its factory."""
+    from zoo import registry
+
+    return for_factory(registry.get(name).factory)

@@ -134,18 +134,6 @@ def read_meta(path) -> dict:
     return meta
 
 
-# Every module that registers Keras serializables: `load` imports them all, so
-# a saved GPT or BERT loads without the user importing its module first.
-SERIALIZABLE_MODULES = (
-    "zoo.training",
-    "zoo.layers",
-    "zoo.models.gpt",
-    "zoo.models.bert",
-    "zoo.models.transformer",
-    "zoo.models.seq2seq",
-)
-
-
 def load(path, *, safe_mode: bool = True) -> Bundle:
     """Load what `save` wrote: model, tokenizer, generation defaults, info.
 
@@ -161,12 +149,11 @@ def load(path, *, safe_mode: bool = True) -> Bundle:
     meta = read_meta(path)
     tokenizer = Tokenizer.from_config(meta["tokenizer"])
     if meta["kind"] == "keras":
-        import importlib
-
         import keras
 
-        for module in SERIALIZABLE_MODULES:  # registers their layers for loading
-            importlib.import_module(module)
+        from zoo import register_serializables
+
+        register_serializables()  # done by `import keras` too; here for clarity
         model = keras.saving.load_model(path, compile=False, safe_mode=safe_mode)
     else:
         from zoo.models.ngram import NGramLM

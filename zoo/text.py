@@ -33,6 +33,13 @@ from zoo.errors import ZooError
 PAD, UNK, BOS, EOS, MASK = "<pad>", "<unk>", "<bos>", "<eos>", "<mask>"
 SPECIAL_TOKENS = (PAD, UNK, BOS, EOS, MASK)
 PAD_ID, UNK_ID, BOS_ID, EOS_ID, MASK_ID = range(len(SPECIAL_TOKENS))
+# Ids below this are reserved: never selected for masking, never drawn as
+# random replacements, never proposed by `zoo.generation.fill_mask`.
+FIRST_REAL_ID = len(SPECIAL_TOKENS)
+# How a hidden word is written in text (document 001's listing, BERT's own
+# vocabulary): `zoo.generation.encode_masked` turns each into one MASK_ID.
+# The vocabulary's own token for that id is MASK, "<mask>".
+MASK_TOKEN = "[MASK]"
 
 # CJK ideographs and punctuation are one token each in the word tokenizer.
 _CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"

@@ -11,12 +11,9 @@
 * `train` checkpoints every epoch and resumes after a crash
   (`keras.callbacks.BackupAndRestore`), stops on NaN, and logs every epoch to a
   CSV file that survives the restart.
-* Several devices or machines: build the model inside a `tf.distribute`
-  strategy's scope and train it as usual (`make_strategy`, `train`). XLA is
-  off under a strategy, because XLA cannot compile its cross-device steps
-  (`compile_model` says so).
-* Mixed precision: build the model inside ``with precision("mixed_bfloat16"):``
-  (or ``"mixed_float16"``); the loss and the metrics stay in float32.
+* Several devices and 16-bit arithmetic are set up in `zoo.distribute`
+  (`make_strategy`, `precision`); a model built there trains with `train` as
+  usual, and `compile_model` turns XLA off under a strategy, with a warning.
 """
 
 from __future__ import annotations
@@ -33,14 +30,14 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from zoo.distribute import (
+    computes_in_float16,
+    model_strategy,
+    prepare_fit,
+    strategy_name,
+)
 from zoo.errors import ZooError, ZooWarning
 from zoo.text import PAD_ID
-
-# Keras dtype policies zoo trains with: variables are always float32; the
-# mixed ones compute in 16 bits.
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-# Names `make_strategy` (and ``zoo train --strategy``) accept.
-STRATEGIES = ("mirrored", "multi_worker")
 
 
 def _token_nll(y_true, logits, pad_id):
@@ -193,178 +190,13 @@ def make_optimizer(
     )
 
 
-def check_precision(policy: str) -> str:
-    """Return `policy` if zoo trains with it, else raise a `ZooError`."""
-    if policy not in PRECISIONS:
-        raise ZooError(f"precision must be one of {PRECISIONS}, got {policy!r}")
-    return policy
-
-
-@contextlib.contextmanager
-def precision(policy: str):
-    """Build models in `policy` precision; the previous policy comes back after.
-
-    Keras fixes a layer's dtype policy when the layer is created, from the
-    global policy (``keras.config.set_dtype_policy``). So precision is chosen
-    where models are built, not where they are compiled: this context manager
-    sets the global policy for the factory calls inside it and restores it
-    on leaving, so it works for every zoo factory (and any Keras model) with
-    no extra argument, and models built later are not affected by mistake.
-
-    Under ``"mixed_float16"`` or ``"mixed_bfloat16"`` every layer computes in
-    16 bits while its weights stay float32, so the model emits 16-bit logits;
-    zoo's loss and metrics cast them to float32 before the softmax. With
-    ``"mixed_float16"`` `compile_model` wraps the optimizer in a
-    `keras.optimizers.LossScaleOptimizer`, so small gradients do not underflow
-    (bfloat16 has float32's range and needs no loss scaling).
-
-    Both work with XLA, on a CPU too, but only recent GPUs (and TPUs) run
-    them faster: on a CPU they show the numerics, not a speed-up.
-
-    Args:
-        policy: one of ``PRECISIONS``: "float32", "mixed_float16" or
-            "mixed_bfloat16".
-
-    Yields:
-        The policy's name.
-
-    Raises:
-        ZooError: for any other policy.
-
-    Example:
-        >>> with precision("mixed_bfloat16"):
-        ...     model = build_lstm(65)  # compiled: float32 loss
-        >>> model.get_layer("lstm_1").compute_dtype, model.weights[0].dtype
-        ('bfloat16', 'float32')
-    """
-    check_precision(policy)
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy)
-    try:
-        yield policy
-    finally:
-        keras.config.set_dtype_policy(previous)
-
-
-def make_strategy(name: str, *, devices=None) -> tf.distribute.Strategy:
-    """A `tf.distribute` strategy by name, for data-parallel training.
-
-    Build the model inside its scope; `train` then splits every batch across
-    the replicas (see `train`).
-
-    Args:
-        name: "mirrored": one replica per local GPU (the CPU if there is
-            none); "multi_worker": one or more replicas on every machine of
-            the cluster described by the ``TF_CONFIG`` environment variable.
-        devices: for "mirrored", the devices to use (default: all local GPUs).
-
-    Returns:
-        A `tf.distribute.MirroredStrategy` or
-        `tf.distribute.MultiWorkerMirroredStrategy`.
-
-    Example:
-        >>> strategy = make_strategy("mirrored")
-        >>> with strategy.scope():
-        ...     model = build_lstm(65)
-        >>> history = train(model, train_ds, epochs=3)  # global batches
-    """
-    if name not in STRATEGIES:
-        raise ZooError(f"strategy must be one of {STRATEGIES}, got {name!r}")
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy(devices)
-    if devices is not None:
-        raise ZooError(
-            "devices applies to the 'mirrored' strategy only; a cluster's "
-            "machines come from TF_CONFIG"
-        )
-    return tf.distribute.MultiWorkerMirroredStrategy()
-
-
-def model_strategy(model: keras.Model) -> tf.distribute.Strategy | None:
-    """The `tf.distribute` strategy the model was built under, or None.
-
-    A model belongs to the strategy whose scope it was created in: its weights
-    are then mirrored on every replica.
-    """
-    for weight in model.weights:
-        value = getattr(weight, "value", weight)
-        if isinstance(value, tf.distribute.DistributedValues):
-            return value.distribute_strategy
-    if not model.weights and tf.distribute.has_strategy():
-        return tf.distribute.get_strategy()  # not built yet, in the scope
-    return None
-
-
-def _is_multi_worker(strategy) -> bool:
-    """Whether `strategy` spans more than one process (a TF_CONFIG cluster)."""
-    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        return False
-    jobs = strategy.cluster_resolver.cluster_spec().as_dict()
-    return sum(len(tasks) for tasks in jobs.values()) > 1
-
-
-def _fit_under_strategy(model: keras.Model, strategy) -> None:
-    """Make ``model.fit`` under `strategy` see the batches one device would.
-
-    Changes only how Keras 3 (3.15 and earlier) passes values around, not
-    what it computes:
-
-    1. Under any strategy, ``fit`` first draws a batch from a fresh iterator
-       of the data only to learn its shapes. That advances a dataset that
-       reshuffles on every pass (``make_dataset``'s), so training would then
-       see other batches than on one device; and under a multi-worker
-       strategy the draw crashes, because the collective strategy cannot
-       reduce a nested (inputs, targets) batch ("Attempt to convert a value
-       (PerReplica:...) ... to a Tensor"; keras-team/keras issue 20585).
-       The shapes are read from the dataset's ``element_spec`` instead.
-    2. Under a multi-worker strategy Keras reduces each step's scalar logs
-       with ``axis=0`` ("Invalid reduction dimension 0 for input with 0
-       dimensions"). The steps return them as 1-element vectors, which that
-       reduction turns back into scalars.
-    """
-    if getattr(model, "_zoo_strategy_fixes", None) is strategy:
-        return
-    if hasattr(model, "_maybe_symbolic_build") and hasattr(model, "_symbolic_build"):
-
-        def symbolic_build(iterator=None, data_batch=None):
-            if iterator is not None:
-                data_batch = iterator.data_adapter.get_tf_dataset().element_spec
-            with strategy.scope():
-                model._symbolic_build(data_batch=data_batch)
-
-        model._maybe_symbolic_build = symbolic_build
-
-    if _is_multi_worker(strategy):
-
-        def vector_logs(step):
-            def wrapped(data):
-                return tf.nest.map_structure(lambda v: ops.reshape(v, (1,)), step(data))
-
-            return wrapped
-
-        model.train_step = vector_logs(model.train_step)
-        model.test_step = vector_logs(model.test_step)
-    model._zoo_strategy_fixes = strategy
-
-
-def _computes_in_float16(model: keras.Model) -> bool:
-    policies = [model.dtype_policy, *(layer.dtype_policy for layer in model.layers)]
-    return any(policy.compute_dtype == "float16" for policy in policies)
-
-
-def _strategy_name(strategy) -> str:
-    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        return "MultiWorkerMirroredStrategy"  # its class is CollectiveAllReduce...
-    return type(strategy).__name__
-
-
 def _resolve_jit_compile(model: keras.Model, jit_compile, strategy) -> bool:
     """XLA unless the model is distributed; under a strategy it cannot run."""
     if strategy is None:
         return True if jit_compile is None else bool(jit_compile)
     if jit_compile:
         raise ZooError(
-            f"model {model.name!r} was built under {_strategy_name(strategy)}, and "
+            f"model {model.name!r} was built under {strategy_name(strategy)}, and "
             "XLA cannot compile a distributed training step (the replicas' "
             "weights live on different devices, and XLA on a CPU has no "
             "collective ops). Use jit_compile=False (or leave it unset)."
@@ -372,7 +204,7 @@ def _resolve_jit_compile(model: keras.Model, jit_compile, strategy) -> bool:
     if jit_compile is None:
         warnings.warn(
             f"XLA is off for model {model.name!r}: it was built under "
-            f"{_strategy_name(strategy)}, and XLA cannot compile a distributed "
+            f"{strategy_name(strategy)}, and XLA cannot compile a distributed "
             "training step. Pass jit_compile=False to say so and silence this.",
             ZooWarning,
             stacklevel=3,
@@ -446,7 +278,7 @@ def compile_model(
         step_rule = make_optimizer(
             optimizer, learning_rate=learning_rate, global_clipnorm=global_clipnorm
         )
-        if _computes_in_float16(model):
+        if computes_in_float16(model):
             # float16 gradients underflow; the scale adapts (bfloat16 needs none).
             step_rule = keras.optimizers.LossScaleOptimizer(step_rule)
         model.compile(
@@ -463,7 +295,7 @@ def compile_model(
             "support jit_compile. Use jit_compile=False, or replace that layer."
         )
     if strategy is not None:
-        _fit_under_strategy(model, strategy)
+        prepare_fit(model, strategy)
     return model
 
 
@@ -605,13 +437,13 @@ def train(
     strategy = model_strategy(model)
     if tf.distribute.has_strategy() and tf.distribute.get_strategy() is not strategy:
         raise ZooError(
-            f"train() was called inside {_strategy_name(tf.distribute.get_strategy())}"
+            f"train() was called inside {strategy_name(tf.distribute.get_strategy())}"
             f"'s scope, but model {model.name!r} was not built in it. Build (and "
             "compile) the model inside `with strategy.scope():`; train() itself "
             "needs no scope."
         )
     if strategy is not None:
-        _fit_under_strategy(model, strategy)
+        prepare_fit(model, strategy)
         if run_dir is not None and not strategy.extended.should_checkpoint:
             # A worker other than the chief: Keras's callbacks do not
             # coordinate workers, so each writes a folder of its own.

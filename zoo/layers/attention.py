@@ -11,6 +11,8 @@ on one function, `scaled_dot_product_attention`:
   for fast generation.
 * `AdditiveAttention`: Bahdanau's score v^T tanh(W1 s + W2 h), for the
   recurrent seq2seq model (document 000, section 4.3 注意力机制).
+* `LuongAttention`: Luong's "general" score s^T W_a h, scaled by 1 / sqrt(d),
+  the other score of the seq2seq model.
 * `wrong_attention_004`: document 004's printed formula, kept only to show that
   it is wrong (its weights do not sum to one).
 
@@ -28,13 +30,8 @@ import numpy as np
 from keras import ops
 
 from zoo.errors import ZooError
-from zoo.layers.masks import causal_mask
-
-
-def _clone_initializer(initializer):
-    """A fresh copy, so two children never draw the same initial weights."""
-    initializer = keras.initializers.get(initializer)
-    return initializer.__class__.from_config(initializer.get_config())
+from zoo.layers.initializers import clone_initializer
+from zoo.layers.masks import attention_mask, causal_mask
 
 
 def large_negative(dtype) -> float:
@@ -383,8 +380,8 @@ class MultiHeadAttention(keras.layers.Layer):
                 equation,
                 output_shape=output_shape,
                 bias_axes=bias_axes if use_bias else None,
-                kernel_initializer=_clone_initializer(self.kernel_initializer),
-                bias_initializer=_clone_initializer(self.bias_initializer),
+                kernel_initializer=clone_initializer(self.kernel_initializer),
+                bias_initializer=clone_initializer(self.bias_initializer),
                 dtype=self.dtype_policy,
                 name=name,
             )
@@ -587,7 +584,7 @@ class AdditiveAttention(keras.layers.Layer):
             return keras.layers.Dense(
                 size,
                 use_bias=False,
-                kernel_initializer=_clone_initializer(self.kernel_initializer),
+                kernel_initializer=clone_initializer(self.kernel_initializer),
                 dtype=self.dtype_policy,
                 name=name,
             )
@@ -609,9 +606,7 @@ class AdditiveAttention(keras.layers.Layer):
         w2_h = ops.expand_dims(self.value_dense(value), 1)  # (B, 1, S, units)
         scores = self.score_dense(ops.tanh(w1_s + w2_h))  # (B, T, S, 1)
         scores = ops.squeeze(scores, -1)  # (B, T, S)
-        mask = None
-        if padding_mask is not None:
-            mask = ops.expand_dims(ops.cast(padding_mask, "bool"), 1)  # (B, 1, S)
+        mask = attention_mask(key_padding=padding_mask)  # (B, 1, S) or None
         weights = masked_softmax(scores, mask)  # (B, T, S)
         context = ops.matmul(weights, value)  # (B, T, C_h)
         if one_step:
@@ -624,3 +619,90 @@ class AdditiveAttention(keras.layers.Layer):
             "units": self.units,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
         }
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class LuongAttention(keras.layers.Layer):
+    """Luong's "general" score, scaled: e_ts = s_t^T W_a h_s / sqrt(d).
+
+    Mirrors: document 001, section 4 (Attention(Q, K, V) = softmax(QK^T /
+    sqrt(d_k)) V) with Q = s W_a (the decoder states, projected to the
+    encoder's width d) and K = V = h (the encoder states).
+
+    Luong et al. (2015) score a decoder state s_t against an encoder state
+    h_s three ways: "dot" s_t^T h_s, "general" s_t^T W_a h_s and "concat"
+    (Bahdanau's additive score, `AdditiveAttention`). This layer computes
+    the "general" score with a learned (U, d) matrix W_a, and divides it by
+    sqrt(d) as the Transformer's scaled dot product does, so that the softmax
+    does not saturate when d is large (Luong's own score is not scaled). With
+    W_a the identity (and U = d) it would be the plain "dot" score. The
+    weights are a softmax over the real source positions; the context is
+    sum_s a_ts h_s.
+
+    Takes the same arguments and returns the same results as
+    `AdditiveAttention`, so a model can use either.
+
+    Args:
+        kernel_initializer: initializer of W_a.
+        **kwargs: passed to `keras.layers.Layer`.
+
+    Call arguments:
+        query: decoder states s, (B, T, U) or one step (B, U).
+        value: encoder states h, (B, S, d).
+        padding_mask: (B, S) boolean, True at real source tokens
+            (`zoo.layers.masks.padding_mask`).
+
+    Returns:
+        ``(context, weights)``: (B, T, d) and (B, T, S), or (B, d) and (B, S)
+        for a one-step query. Weights sum to one over the real source
+        positions and are zero at padding.
+
+    Example:
+        >>> attention = LuongAttention()
+        >>> s, h = np.zeros((2, 32), "float32"), np.zeros((2, 7, 64), "float32")
+        >>> context, weights = attention(s, h)
+        >>> tuple(context.shape), tuple(weights.shape)  # (B, d), (B, S)
+        ((2, 64), (2, 7))
+
+    Reference:
+        Luong, Pham and Manning, "Effective Approaches to Attention-based
+        Neural Machine Translation" (2015), section 3.1, equation (8);
+        Vaswani et al. (2017), section 3.2.1, for the 1 / sqrt(d) scaling.
+    """
+
+    def __init__(self, *, kernel_initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.query_dense = None  # W_a: (U, d), d read from the values in build()
+
+    def build(self, query_shape, value_shape):
+        self.query_dense = keras.layers.Dense(
+            value_shape[-1],
+            use_bias=False,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
+            dtype=self.dtype_policy,
+            name="W_a",
+        )
+        self.query_dense.build(query_shape)
+
+    def call(self, query, value, *, padding_mask=None):
+        one_step = len(query.shape) == 2
+        if one_step:
+            query = ops.expand_dims(query, 1)  # (B, 1, U)
+        mask = attention_mask(key_padding=padding_mask)  # (B, 1, S) or None
+        context, weights = scaled_dot_product_attention(
+            self.query_dense(query), value, value, mask=mask
+        )  # s W_a h^T / sqrt(d): (B, T, d), (B, T, S)
+        if one_step:
+            return ops.squeeze(context, 1), ops.squeeze(weights, 1)  # (B, d), (B, S)
+        return context, weights
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+        }
+
+
+# Models saved before the rename call this layer "zoo>DotAttention".
+keras.saving.get_custom_objects()["zoo>DotAttention"] = LuongAttention

@@ -18,11 +18,19 @@ A flipped mask does not fail loudly; it silently lets every query attend only
 to padding and to the future. The tests check zoo's masks against
 ``keras.layers.MultiHeadAttention``.
 
+* `padding_mask`: token ids -> (B, S), True at real tokens; `PaddingMask` is
+  the same as a layer, for a functional model's graph.
+* `causal_mask`: the (T, S) triangle, shifted for cached decoding.
+* `attention_mask`: padding and causal masks combined into one (B, T, S);
+  with only a key padding mask it is the (B, 1, S) that attention over a
+  padded source broadcasts.
+
 Shape letters: B batch, T query (target) length, S key (source) length.
 """
 
 from __future__ import annotations
 
+import keras
 from keras import ops
 
 from zoo.errors import ZooError
@@ -47,6 +55,42 @@ def padding_mask(token_ids, pad_id: int = 0):
         (``attention_mask``: 1 = attend, 0 = no attention).
     """
     return ops.not_equal(token_ids, pad_id)  # (B, S)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class PaddingMask(keras.layers.Layer):
+    """Token ids -> padding mask: True at real tokens, False at padding.
+
+    A layer only so that a functional model can build its mask from its own
+    inputs (no `Lambda`, PITFALLS #15); the work is `padding_mask`.
+
+    Args:
+        pad_id: the padding id (0, zoo's ``PAD_ID``).
+        **kwargs: passed to `keras.layers.Layer`.
+
+    Call arguments:
+        token_ids: (B, S) integer ids.
+
+    Returns:
+        (B, S) boolean, True where a token may be attended to.
+
+    Example:
+        >>> np.asarray(PaddingMask()(np.array([[7, 9, 0]])))
+        array([[ True,  True, False]])
+
+    Reference:
+        Keras's masking convention, as for `padding_mask`.
+    """
+
+    def __init__(self, pad_id: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.pad_id = pad_id
+
+    def call(self, token_ids):
+        return padding_mask(token_ids, self.pad_id)  # (B, S)
+
+    def get_config(self):
+        return {**super().get_config(), "pad_id": self.pad_id}
 
 
 def causal_mask(query_len, key_len=None, *, offset=0):

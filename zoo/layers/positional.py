@@ -1,15 +1,16 @@
 """Position information for attention models, which otherwise see a bag of tokens.
 
-Mirrors: document 001, section 3 (核心算法原理具体操作步骤), steps 1 (输入嵌入) and
-2 (位置编码): "为输入嵌入添加位置信息，以保留序列中的顺序关系".
+Mirrors: document 001, section 3 (核心算法原理具体操作步骤), step 2 (位置编码):
+"为输入嵌入添加位置信息，以保留序列中的顺序关系". The embeddings they are added to
+(step 1, 输入嵌入) are in `zoo.layers.embedding`.
 
 * `SinusoidalPositionalEncoding`: the fixed sine/cosine table of Vaswani et al.
-* `TokenAndPositionEmbedding`: token embedding plus a sinusoidal or learned
-  position embedding, the input layer of every zoo Transformer.
+* `check_length`: the one check that an input fits a position table, also
+  used by the learned positions of `zoo.layers.embedding`.
 
-Both take a ``position_offset`` call argument: during cached generation the
-model sees one new token at a time, and that token's position is the number of
-tokens already in the cache, not 0.
+The encoding takes a ``position_offset`` call argument: during cached
+generation the model sees one new token at a time, and that token's position
+is the number of tokens already in the cache, not 0.
 
 A position table has ``max_length`` rows. A longer input is refused with a
 `ZooError` naming both lengths (PITFALLS #11). Under XLA every shape is static,
@@ -28,7 +29,6 @@ import keras
 from keras import ops
 
 from zoo.errors import ZooError
-from zoo.layers.attention import _clone_initializer
 
 
 def _static_int(x):
@@ -135,132 +135,4 @@ class SinusoidalPositionalEncoding(keras.layers.Layer):
             **super().get_config(),
             "max_length": self.max_length,
             "base": self.base,
-        }
-
-
-@keras.saving.register_keras_serializable(package="zoo")
-class TokenAndPositionEmbedding(keras.layers.Layer):
-    """Token embedding (scaled by sqrt(E)) plus a position embedding.
-
-    Mirrors: document 001, section 3, steps 1 (输入嵌入) and 2 (位置编码).
-
-    Token ids become vectors (a `keras.layers.Embedding` of ``vocab_size``
-    rows), optionally multiplied by sqrt(E) as in Vaswani et al. section 3.4,
-    and position p adds either the sinusoidal encoding (Transformer) or a
-    learned vector, row p of a second `keras.layers.Embedding` (GPT, BERT).
-
-    No Keras mask is produced (``compute_mask`` returns None): zoo passes
-    padding and causal masks to attention explicitly (`zoo.layers.masks`), so
-    a mask is never silently attached to, or lost from, a tensor.
-
-    Args:
-        vocab_size: V, the number of token ids.
-        max_length: the most positions; a longer input raises a `ZooError`.
-        embedding_dim: E (= C, the model width).
-        positional: "sinusoidal" (fixed) or "learned".
-        scale_embeddings: multiply token vectors by sqrt(E) before adding
-            positions (Vaswani et al.); GPT-style models pass False.
-        embeddings_initializer: initializer of the token (and learned
-            position) embeddings, each its own copy.
-        **kwargs: passed to `keras.layers.Layer`.
-
-    Call arguments:
-        token_ids: (B, T) integer ids.
-        position_offset: position of the first token, for cached decoding.
-
-    Returns:
-        (B, T, E) embeddings.
-
-    Example:
-        >>> layer = TokenAndPositionEmbedding(65, 128, 32, positional="learned")
-        >>> tuple(layer(np.array([[1, 2, 3]])).shape)  # (B, T, E)
-        (1, 3, 32)
-
-    Reference:
-        Vaswani et al. (2017), sections 3.4 and 3.5; Radford et al., "Language
-        Models are Unsupervised Multitask Learners" (2019) for learned positions.
-    """
-
-    def __init__(
-        self,
-        vocab_size: int,
-        max_length: int,
-        embedding_dim: int,
-        *,
-        positional: str = "sinusoidal",
-        scale_embeddings: bool = True,
-        embeddings_initializer="uniform",
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        if positional not in ("sinusoidal", "learned"):
-            raise ZooError(
-                f'positional must be "sinusoidal" or "learned", got {positional!r}'
-            )
-        self.vocab_size = vocab_size
-        self.max_length = max_length
-        self.embedding_dim = embedding_dim
-        self.positional = positional
-        self.scale_embeddings = scale_embeddings
-        self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
-
-        self.token_embedding = keras.layers.Embedding(
-            vocab_size,
-            embedding_dim,
-            embeddings_initializer=_clone_initializer(self.embeddings_initializer),
-            dtype=self.dtype_policy,
-            name="token_embedding",
-        )
-        if positional == "learned":
-            self.position_embedding = keras.layers.Embedding(
-                max_length,
-                embedding_dim,
-                embeddings_initializer=_clone_initializer(self.embeddings_initializer),
-                dtype=self.dtype_policy,
-                name="position_embedding",
-            )
-        else:
-            self.position_embedding = SinusoidalPositionalEncoding(
-                max_length, dtype=self.dtype_policy, name="position_embedding"
-            )
-
-    def build(self, input_shape):
-        self.token_embedding.build(input_shape)
-        if self.positional == "learned":
-            self.position_embedding.build((self.max_length,))
-        else:
-            self.position_embedding.build((*input_shape, self.embedding_dim))
-
-    def call(self, token_ids, *, position_offset=0):
-        x = self.token_embedding(token_ids)  # (B, T, E)
-        if self.scale_embeddings:
-            x = x * ops.cast(math.sqrt(self.embedding_dim), x.dtype)
-        if self.positional == "sinusoidal":
-            return self.position_embedding(x, position_offset=position_offset)
-        length = token_ids.shape[1]
-        check_length(length, self.max_length, position_offset)
-        if length is None:
-            length = ops.shape(token_ids)[1]
-        positions = ops.arange(length, dtype="int32") + ops.cast(
-            position_offset, "int32"
-        )  # (T,)
-        return x + ops.expand_dims(self.position_embedding(positions), 0)  # (B, T, E)
-
-    def compute_mask(self, inputs, mask=None):
-        return None
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape, self.embedding_dim)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "vocab_size": self.vocab_size,
-            "max_length": self.max_length,
-            "embedding_dim": self.embedding_dim,
-            "positional": self.positional,
-            "scale_embeddings": self.scale_embeddings,
-            "embeddings_initializer": keras.initializers.serialize(
-                self.embeddings_initializer
-            ),
         }

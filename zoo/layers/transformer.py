@@ -25,7 +25,8 @@ from __future__ import annotations
 import keras
 
 from zoo.errors import ZooError
-from zoo.layers.attention import MultiHeadAttention, _clone_initializer
+from zoo.layers.attention import MultiHeadAttention
+from zoo.layers.initializers import clone_initializer
 from zoo.layers.masks import attention_mask
 
 
@@ -60,8 +61,8 @@ class _Block(keras.layers.Layer):
             self.num_heads,
             None,  # D = C // H, read from the input in build()
             dropout=self.dropout,
-            kernel_initializer=_clone_initializer(self.kernel_initializer),
-            bias_initializer=_clone_initializer(self.bias_initializer),
+            kernel_initializer=clone_initializer(self.kernel_initializer),
+            bias_initializer=clone_initializer(self.bias_initializer),
             dtype=self.dtype_policy,
             name=name,
         )
@@ -78,8 +79,8 @@ class _Block(keras.layers.Layer):
         self.feed_forward_inner = keras.layers.Dense(
             self.ff_dim,
             activation=self.activation,
-            kernel_initializer=_clone_initializer(self.kernel_initializer),
-            bias_initializer=_clone_initializer(self.bias_initializer),
+            kernel_initializer=clone_initializer(self.kernel_initializer),
+            bias_initializer=clone_initializer(self.bias_initializer),
             dtype=self.dtype_policy,
             name="feed_forward_inner",
         )
@@ -87,8 +88,8 @@ class _Block(keras.layers.Layer):
             "btf,fc->btc",
             output_shape=(None, None),  # (T, C); C filled in by build()
             bias_axes="c",
-            kernel_initializer=_clone_initializer(self.kernel_initializer),
-            bias_initializer=_clone_initializer(self.bias_initializer),
+            kernel_initializer=clone_initializer(self.kernel_initializer),
+            bias_initializer=clone_initializer(self.bias_initializer),
             dtype=self.dtype_policy,
             name="feed_forward_output",
         )

@@ -3,7 +3,7 @@ TensorFlow, so ``from zoo.models.ngram import NGramLM`` stays fast)."""
 
 import importlib
 
-_EXPORTS = {
+EXPORTS = {  # factory name -> the module that defines it
     "build_simple_rnn": "zoo.models.rnn",
     "build_lstm": "zoo.models.rnn",
     "build_gru": "zoo.models.rnn",
@@ -14,12 +14,12 @@ _EXPORTS = {
     "NGramLM": "zoo.models.ngram",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(EXPORTS)
 
 
 def __getattr__(name):
-    if name not in _EXPORTS:
+    if name not in EXPORTS:
         raise AttributeError(f"module 'zoo.models' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    value = getattr(importlib.import_module(EXPORTS[name]), name)
     globals()[name] = value
     return value

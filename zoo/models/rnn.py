@@ -116,43 +116,6 @@ def _build_recurrent(
     return model
 
 
-_DOC = """Build a {title} language model (logits out).
-
-    Mirrors: {mirrors}
-    Defaults from: zoo's laptop-CPU size, shared with its benchmarks
-    (embedding 128, 256 units, one layer); the listings' own sizes are in
-    `zoo.listings`.
-
-    Args:
-        vocab_size: V, number of token ids (the tokenizer's ``vocab_size``).
-        embedding_dim: E, size of each token vector.
-        units: hidden-state size of each recurrent layer.
-        num_layers: recurrent layers stacked (the listings use 1 or 2).
-        dropout: dropout rate after the embedding and before the output.
-        output: "sequence" (B, T, V) or "last" (B, V).
-        bidirectional: always refused: a causal model must not see the future.
-        inputs: "tokens" (B, T) ids, or "embeddings" (B, T, E) vectors as in
-            document 002's functional listing (then no Embedding layer, and the
-            model is functional).{extra_args}
-        fused: use zoo's {fused_layer} (the default): the Keras layer with
-            the same weights and maths, and a hand-written backward pass that
-            trains faster under XLA (`zoo.layers.fused`). ``fused=False``
-            builds the stock ``keras.layers.{stock_layer}`` the texts use.
-        compile: compile with `zoo.training.compile_model` (logits loss,
-            perplexity, XLA); ``compile=False`` returns the bare graph.
-        name: the model's name.
-        **compile_kwargs: passed to `compile_model` (learning_rate, ...).
-
-    Returns:
-        A `keras.Sequential` model (functional for ``inputs="embeddings"``).
-
-    Example:
-        >>> model = {fn}(65)
-        >>> model(np.zeros((2, 10), "int32")).shape  # (B, T, V)
-        TensorShape([2, 10, 65])
-    """
-
-
 def build_simple_rnn(
     vocab_size: int,
     *,
@@ -169,6 +132,45 @@ def build_simple_rnn(
     name: str = "simple_rnn_lm",
     **compile_kwargs,
 ) -> keras.Model:
+    """Build a SimpleRNN (Elman) language model (logits out).
+
+    Mirrors: document 000, 4.1 使用RNN构建语言模型; document 004,
+    4.1 RNN的Python代码示例.
+    Defaults from: zoo's laptop-CPU size, shared with its benchmarks
+    (embedding 128, 256 units, one layer); the listings' own sizes are in
+    `zoo.listings`.
+
+    Args:
+        vocab_size: V, number of token ids (the tokenizer's ``vocab_size``).
+        embedding_dim: E, size of each token vector.
+        units: hidden-state size of each recurrent layer.
+        num_layers: recurrent layers stacked (the listings use 1 or 2).
+        dropout: dropout rate after the embedding and before the output.
+        output: "sequence" (B, T, V) or "last" (B, V).
+        bidirectional: always refused: a causal model must not see the future.
+        inputs: "tokens" (B, T) ids, or "embeddings" (B, T, E) vectors as in
+            document 002's functional listing (then no Embedding layer, and the
+            model is functional).
+        from_equations: run zoo's `ElmanCell` (document 002's equations,
+            h_t = f(W x_t + U h_{t-1} + b)) through `keras.layers.RNN` instead of
+            `keras.layers.SimpleRNN`; same maths, weights named W, U, b.
+        fused: use zoo's `FusedSimpleRNN` (the default): the Keras layer with
+            the same weights and maths, and a hand-written backward pass that
+            trains faster under XLA (`zoo.layers.fused`). ``fused=False``
+            builds the stock ``keras.layers.SimpleRNN`` the texts use.
+        compile: compile with `zoo.training.compile_model` (logits loss,
+            perplexity, XLA); ``compile=False`` returns the bare graph.
+        name: the model's name.
+        **compile_kwargs: passed to `compile_model` (learning_rate, ...).
+
+    Returns:
+        A `keras.Sequential` model (functional for ``inputs="embeddings"``).
+
+    Example:
+        >>> model = build_simple_rnn(65)
+        >>> model(np.zeros((2, 10), "int32")).shape  # (B, T, V)
+        TensorShape([2, 10, 65])
+    """
     return _build_recurrent(
         "simple_rnn",
         vocab_size,
@@ -202,6 +204,42 @@ def build_lstm(
     name: str = "lstm_lm",
     **compile_kwargs,
 ) -> keras.Model:
+    """Build an LSTM language model (logits out).
+
+    Mirrors: document 000, 4.2 使用LSTM构建语言模型; document 002, 项目实践
+    (functional).
+    Defaults from: zoo's laptop-CPU size, shared with its benchmarks
+    (embedding 128, 256 units, one layer); the listings' own sizes are in
+    `zoo.listings`.
+
+    Args:
+        vocab_size: V, number of token ids (the tokenizer's ``vocab_size``).
+        embedding_dim: E, size of each token vector.
+        units: hidden-state size of each recurrent layer.
+        num_layers: recurrent layers stacked (the listings use 1 or 2).
+        dropout: dropout rate after the embedding and before the output.
+        output: "sequence" (B, T, V) or "last" (B, V).
+        bidirectional: always refused: a causal model must not see the future.
+        inputs: "tokens" (B, T) ids, or "embeddings" (B, T, E) vectors as in
+            document 002's functional listing (then no Embedding layer, and the
+            model is functional).
+        fused: use zoo's `FusedLSTM` (the default): the Keras layer with
+            the same weights and maths, and a hand-written backward pass that
+            trains faster under XLA (`zoo.layers.fused`). ``fused=False``
+            builds the stock ``keras.layers.LSTM`` the texts use.
+        compile: compile with `zoo.training.compile_model` (logits loss,
+            perplexity, XLA); ``compile=False`` returns the bare graph.
+        name: the model's name.
+        **compile_kwargs: passed to `compile_model` (learning_rate, ...).
+
+    Returns:
+        A `keras.Sequential` model (functional for ``inputs="embeddings"``).
+
+    Example:
+        >>> model = build_lstm(65)
+        >>> model(np.zeros((2, 10), "int32")).shape  # (B, T, V)
+        TensorShape([2, 10, 65])
+    """
     return _build_recurrent(
         "lstm",
         vocab_size,
@@ -234,6 +272,41 @@ def build_gru(
     name: str = "gru_lm",
     **compile_kwargs,
 ) -> keras.Model:
+    """Build a GRU language model (logits out).
+
+    Mirrors: document 003, 5. 项目实践 (its GRU, made causal: one direction only).
+    Defaults from: zoo's laptop-CPU size, shared with its benchmarks
+    (embedding 128, 256 units, one layer); the listings' own sizes are in
+    `zoo.listings`.
+
+    Args:
+        vocab_size: V, number of token ids (the tokenizer's ``vocab_size``).
+        embedding_dim: E, size of each token vector.
+        units: hidden-state size of each recurrent layer.
+        num_layers: recurrent layers stacked (the listings use 1 or 2).
+        dropout: dropout rate after the embedding and before the output.
+        output: "sequence" (B, T, V) or "last" (B, V).
+        bidirectional: always refused: a causal model must not see the future.
+        inputs: "tokens" (B, T) ids, or "embeddings" (B, T, E) vectors as in
+            document 002's functional listing (then no Embedding layer, and the
+            model is functional).
+        fused: use zoo's `FusedGRU` (the default): the Keras layer with
+            the same weights and maths, and a hand-written backward pass that
+            trains faster under XLA (`zoo.layers.fused`). ``fused=False``
+            builds the stock ``keras.layers.GRU`` the texts use.
+        compile: compile with `zoo.training.compile_model` (logits loss,
+            perplexity, XLA); ``compile=False`` returns the bare graph.
+        name: the model's name.
+        **compile_kwargs: passed to `compile_model` (learning_rate, ...).
+
+    Returns:
+        A `keras.Sequential` model (functional for ``inputs="embeddings"``).
+
+    Example:
+        >>> model = build_gru(65)
+        >>> model(np.zeros((2, 10), "int32")).shape  # (B, T, V)
+        TensorShape([2, 10, 65])
+    """
     return _build_recurrent(
         "gru",
         vocab_size,
@@ -249,34 +322,3 @@ def build_gru(
         name=name,
         **compile_kwargs,
     )
-
-
-build_simple_rnn.__doc__ = _DOC.format(
-    title="SimpleRNN (Elman)",
-    mirrors="document 000, 4.1 使用RNN构建语言模型; "
-    "document 004, 4.1 RNN的Python代码示例.",
-    fn="build_simple_rnn",
-    fused_layer="`FusedSimpleRNN`",
-    stock_layer="SimpleRNN",
-    extra_args="""
-        from_equations: run zoo's `ElmanCell` (document 002's equations,
-            h_t = f(W x_t + U h_{t-1} + b)) through `keras.layers.RNN` instead of
-            `keras.layers.SimpleRNN`; same maths, weights named W, U, b.""",
-)
-build_lstm.__doc__ = _DOC.format(
-    title="LSTM",
-    mirrors="document 000, 4.2 使用LSTM构建语言模型; "
-    "document 002, 项目实践 (functional).",
-    fn="build_lstm",
-    fused_layer="`FusedLSTM`",
-    stock_layer="LSTM",
-    extra_args="",
-)
-build_gru.__doc__ = _DOC.format(
-    title="GRU",
-    mirrors="document 003, 5. 项目实践 (its GRU, made causal: one direction only).",
-    fn="build_gru",
-    fused_layer="`FusedGRU`",
-    stock_layer="GRU",
-    extra_args="",
-)

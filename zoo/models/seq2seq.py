@@ -1,4 +1,4 @@
-"""A recurrent encoder-decoder (seq2seq) with attention, and its step decoder.
+"""A recurrent encoder-decoder (seq2seq) with attention.
 
 Mirrors: document 000, section 4.3 (注意力机制: "attention mechanism for seq2seq
 models", which helps the model "在生成新的句子时关注输入数据中的关键信息");
@@ -24,12 +24,16 @@ Two attention scores (``attention=``):
 
 * "additive" (Bahdanau): e_ts = v^T tanh(W1 s_t + W2 h_s), zoo's
   `AdditiveAttention`;
-* "dot" (Luong's "general"): e_ts = s_t^T W_a h_s / sqrt(d), `DotAttention`
-  below, built on the formula of document 001, section 4.
+* "dot": a dot product through a learned matrix, e_ts = s_t^T W_a h_s /
+  sqrt(d): Luong's "general" score, scaled as in document 001, section 4's
+  formula (`LuongAttention`; Luong's plain "dot" score has no W_a).
 
 Both mask the source padding (the same padding mask as the Transformer's
 cross-attention, PITFALLS #7), and the encoder RNN skips padded steps, so
 appending padding to a source never changes anything.
+
+Generation (`zoo.generation.translate`) runs the encoder once, then the
+decoder one cell step at a time: `zoo.generation.steppers.Seq2SeqStepper`.
 
 Shape letters: B batch, S source length, T target length, E embedding size,
 U recurrent units, V vocabulary.
@@ -39,93 +43,14 @@ from __future__ import annotations
 
 import keras
 import numpy as np
-import tensorflow as tf
-from keras import ops
 
 from zoo.errors import ZooError
-from zoo.layers.attention import (
-    AdditiveAttention,
-    _clone_initializer,
-    scaled_dot_product_attention,
-)
-from zoo.layers.masks import padding_mask
+from zoo.layers.attention import AdditiveAttention, LuongAttention
+from zoo.layers.masks import PaddingMask
 from zoo.models._checks import check_dropout, check_positive
-from zoo.models.transformer import PaddingMask
 
 CELLS = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}
 ATTENTIONS = ("additive", "dot", None)
-
-
-@keras.saving.register_keras_serializable(package="zoo")
-class DotAttention(keras.layers.Layer):
-    """Luong's "general" score: e_ts = s_t^T W_a h_s / sqrt(d), then softmax.
-
-    Mirrors: document 001, section 4 (Attention(Q, K, V) = softmax(QK^T /
-    sqrt(d_k)) V) with Q = s W_a (the decoder states, projected to the
-    encoder's width d) and K = V = h (the encoder states).
-
-    Takes the same arguments and returns the same results as
-    `zoo.layers.AdditiveAttention`, so a model can use either.
-
-    Args:
-        kernel_initializer: initializer of W_a.
-        **kwargs: passed to `keras.layers.Layer`.
-
-    Call arguments:
-        query: decoder states, (B, T, U) or one step (B, U).
-        value: encoder states h, (B, S, d).
-        padding_mask: (B, S) boolean, True at real source tokens.
-
-    Returns:
-        ``(context, weights)``: (B, T, d) and (B, T, S), or (B, d) and (B, S)
-        for a one-step query. Weights are zero at padding.
-
-    Example:
-        >>> attention = DotAttention()
-        >>> s, h = np.zeros((2, 32), "float32"), np.zeros((2, 7, 64), "float32")
-        >>> context, weights = attention(s, h)
-        >>> tuple(context.shape), tuple(weights.shape)  # (B, d), (B, S)
-        ((2, 64), (2, 7))
-
-    Reference:
-        Luong, Pham and Manning, "Effective Approaches to Attention-based
-        Neural Machine Translation" (2015), section 3.1.
-    """
-
-    def __init__(self, *, kernel_initializer="glorot_uniform", **kwargs):
-        super().__init__(**kwargs)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.query_dense = None
-
-    def build(self, query_shape, value_shape):
-        self.query_dense = keras.layers.Dense(
-            value_shape[-1],
-            use_bias=False,
-            kernel_initializer=_clone_initializer(self.kernel_initializer),
-            dtype=self.dtype_policy,
-            name="W_a",
-        )
-        self.query_dense.build(query_shape)
-
-    def call(self, query, value, *, padding_mask=None):
-        one_step = len(query.shape) == 2
-        if one_step:
-            query = ops.expand_dims(query, 1)  # (B, 1, U)
-        mask = None
-        if padding_mask is not None:
-            mask = ops.expand_dims(ops.cast(padding_mask, "bool"), 1)  # (B, 1, S)
-        context, weights = scaled_dot_product_attention(
-            self.query_dense(query), value, value, mask=mask
-        )  # (B, T, d), (B, T, S)
-        if one_step:
-            return ops.squeeze(context, 1), ops.squeeze(weights, 1)
-        return context, weights
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-        }
 
 
 def build_seq2seq(
@@ -152,7 +77,7 @@ def build_seq2seq(
     `build_lstm` (embedding 128, 256 units); the texts give no sizes.
 
     The model takes ``[encoder_inputs (B, S), decoder_inputs (B, T)]`` (the
-    arrays of `zoo.data.translation.encode_pairs`) and returns logits
+    arrays of `zoo.data.pairs.encode_pairs`) and returns logits
     (B, T, V_tgt). The decoder is Luong-style: its RNN runs first, then each
     state s_t attends over the encoder states (see the module docstring).
     `attention_model` gives the attention weights of the same model.
@@ -171,7 +96,8 @@ def build_seq2seq(
         bidirectional_encoder: run a backward encoder RNN too; its final
             states, joined with the forward ones, start the decoder through a
             Dense "bridge" (tanh), as in Bahdanau et al.
-        attention: "additive" (Bahdanau), "dot" (Luong's "general" score) or
+        attention: "additive" (Bahdanau, `AdditiveAttention`), "dot"
+            (Luong's "general" score s^T W_a h, scaled: `LuongAttention`) or
             None (no attention: the source reaches the decoder only through
             its initial state, as in Sutskever et al. 2014).
         attention_units: hidden size of the additive score; None = ``units``.
@@ -259,7 +185,7 @@ def build_seq2seq(
         if attention == "additive":
             layer = AdditiveAttention(attention_units, name="attention")
         else:
-            layer = DotAttention(name="attention")
+            layer = LuongAttention(name="attention")
         context, _ = layer(
             y, encoder_outputs, padding_mask=source_mask
         )  # (B, T, U or 2U): c_t, and weights (B, T, S)
@@ -317,92 +243,6 @@ def attention_weights(model, source_ids, decoder_ids) -> np.ndarray:
     return np.asarray(weights)
 
 
-# --- generation ----------------------------------------------------------------
-
-
-class Seq2SeqStepper:
-    """Decodes a `build_seq2seq` model one target token at a time.
-
-    `initial_state` runs the encoder once over the sources; each `step` is
-    one decoder cell step, one attention over the encoder states and the
-    output layers, with the model's own (trained) layers. Dropout is off.
-
-    Follows `zoo.generation.Stepper`.
-
-    Args:
-        model: a `build_seq2seq` model.
-    """
-
-    max_length = None  # a recurrent decoder has no position limit
-
-    def __init__(self, model: keras.Model):
-        def get(name):
-            try:
-                return model.get_layer(name)
-            except ValueError:
-                return None
-
-        self.source_embedding = get("source_embedding")
-        self.encoder = get("encoder")
-        self.target_embedding = get("target_embedding")
-        self.decoder = get("decoder")
-        self.attention = get("attention")
-        self.attention_concat = get("attention_concat")
-        self.attentional_hidden = get("attentional_hidden")
-        self.logits = get("logits")
-        self.bridges = [b for b in (get("bridge_h"), get("bridge_c")) if b]
-        self.bidirectional = isinstance(self.encoder, keras.layers.Bidirectional)
-
-    def encode(self, source_ids):
-        """(B, S) ids -> encoder states (B, S, U or 2U), decoder's first state."""
-        mask = padding_mask(source_ids)  # (B, S)
-        x = self.source_embedding(source_ids)  # (B, S, E)
-        encoder_outputs, *final = self.encoder(x, mask=mask, training=False)
-        if self.bidirectional:
-            half = len(final) // 2  # [fwd h, (fwd c), bwd h, (bwd c)]
-            final = [
-                bridge(ops.concatenate([final[k], final[half + k]], axis=-1))
-                for k, bridge in enumerate(self.bridges)
-            ]  # (B, U) each
-        return encoder_outputs, mask, list(final)
-
-    def initial_state(self, batch_size: int, *, source_ids=None, **context):
-        """Encode the sources.
-
-        Returns:
-            {"encoder_outputs": (B, S, U or 2U), "source_mask": (B, S),
-            "decoder_state": [h] (GRU) or [h, c] (LSTM), each (B, U)}.
-        """
-        if source_ids is None:
-            raise ZooError(
-                "an encoder-decoder model needs the source sentences: pass "
-                "source_ids=(B, S) ids, or use zoo.generation.translate()"
-            )
-        source_ids = np.asarray(source_ids, dtype=np.int32)
-        if source_ids.ndim != 2 or len(source_ids) != batch_size:
-            raise ZooError(
-                f"source_ids must be ({batch_size}, length), got {source_ids.shape}"
-            )
-        encoder_outputs, mask, state = self.encode(tf.constant(source_ids))
-        return {
-            "encoder_outputs": encoder_outputs,
-            "source_mask": mask,
-            "decoder_state": state,
-        }
-
-    def step(self, tokens, state, position=None):
-        """(B,) ids -> (B, V) logits for the next token, and the new state."""
-        x = self.target_embedding(tokens)  # (B, E)
-        s, new_state = self.decoder.cell(x, state["decoder_state"], training=False)
-        new_state = list(new_state) if isinstance(new_state, list | tuple) else [s]
-        if self.attention is not None:
-            context, _ = self.attention(
-                s, state["encoder_outputs"], padding_mask=state["source_mask"]
-            )  # (B, U or 2U)
-            s = self.attentional_hidden(self.attention_concat([s, context]))
-        return self.logits(s), {**state, "decoder_state": new_state}
-
-
 def is_seq2seq(model) -> bool:
     """True for a model made by `build_seq2seq` (found by its layer names)."""
     get = getattr(model, "get_layer", None)
@@ -416,9 +256,3 @@ def is_seq2seq(model) -> bool:
     return isinstance(decoder, keras.layers.RNN) and isinstance(
         encoder, keras.layers.RNN | keras.layers.Bidirectional
     )
-
-
-def make_stepper(model):
-    """The `zoo.generation` hook: a `Seq2SeqStepper`, or None if `model` is
-    not a `build_seq2seq` model."""
-    return Seq2SeqStepper(model) if is_seq2seq(model) else None

@@ -1,4 +1,4 @@
-"""An encoder-decoder Transformer for translation, and its cached decoder.
+"""An encoder-decoder Transformer for translation.
 
 Mirrors: document 004, section 2.3 (Transformer模型: 多头注意力机制, 前馈神经网络,
 残差连接) and the model that section 4.2 (Transformer模型的Python代码示例) tries
@@ -23,9 +23,10 @@ Two masks, both built from the token ids (PAD = 0) by `zoo.layers.masks`:
 Document 004's own listing is reproduced as written, with its errata, in
 `zoo.listings` (entry "004-4.2").
 
-Generation (`zoo.generation.translate`) goes through `make_stepper`: the
-encoder runs once per batch of sources, then the decoder reads one token per
-step with a key/value cache in every decoder block.
+Generation (`zoo.generation.translate`) goes through
+`zoo.generation.steppers.TransformerStepper`: the encoder runs once per batch
+of sources, then the decoder reads one token per step with a key/value cache
+in every decoder block. `TransformerParts` below finds the layers it runs.
 
 Shape letters: B batch, S source length, T target length, C model width
 (= E, the embedding size), H heads, D head size (C // H), V vocabulary, L
@@ -39,51 +40,16 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.errors import ZooError
-from zoo.layers.masks import padding_mask
-from zoo.layers.positional import TokenAndPositionEmbedding
+from zoo.layers.embedding import TokenAndPositionEmbedding
+from zoo.layers.masks import PaddingMask, padding_mask
 from zoo.layers.transformer import TransformerDecoderBlock, TransformerEncoderBlock
 from zoo.models._checks import check_dropout, check_heads, check_positive
-from zoo.text import PAD_ID
 
 POSITIONAL = ("sinusoidal", "learned")
 
 
-@keras.saving.register_keras_serializable(package="zoo")
-class PaddingMask(keras.layers.Layer):
-    """Token ids -> padding mask: True at real tokens, False at padding.
-
-    A layer only so that a functional model can build its mask from its own
-    inputs (no `Lambda`, PITFALLS #15); the work is `zoo.layers.masks.
-    padding_mask`.
-
-    Args:
-        pad_id: the padding id.
-        **kwargs: passed to `keras.layers.Layer`.
-
-    Call arguments:
-        token_ids: (B, S) integer ids.
-
-    Returns:
-        (B, S) boolean, True where a token may be attended to.
-
-    Example:
-        >>> np.asarray(PaddingMask()(np.array([[7, 9, 0]])))
-        array([[ True,  True, False]])
-    """
-
-    def __init__(self, pad_id: int = PAD_ID, **kwargs):
-        super().__init__(**kwargs)
-        self.pad_id = pad_id
-
-    def call(self, token_ids):
-        return padding_mask(token_ids, self.pad_id)  # (B, S)
-
-    def get_config(self):
-        return {**super().get_config(), "pad_id": self.pad_id}
-
-
 def build_transformer(
-    vocab_size: int = 10000,
+    vocab_size: int,
     *,
     target_vocab_size: int | None = None,
     max_source_length: int = 128,
@@ -104,12 +70,14 @@ def build_transformer(
     Mirrors: document 004, section 2.3 (Transformer模型) and what section 4.2's
     listing sets out to build (see ``zoo.listings.get("004-4.2")`` for the
     listing as written and its errata); document 001, section 3.
-    Defaults from: document 004, section 4.2 (``input_dim=10000,
-    output_dim=256, num_heads=4, ff_dim=512``); num_layers=2, 128 positions
-    on each side: zoo's laptop-CPU size; dropout 0.1: Vaswani et al.
+    Defaults from: document 004, section 4.2 (``output_dim=256, num_heads=4,
+    ff_dim=512``; its ``input_dim=10000`` is the vocabulary, which every
+    factory takes from the tokenizer, so ``vocab_size`` has no default);
+    num_layers=2, 128 positions on each side: zoo's laptop-CPU size; dropout
+    0.1: Vaswani et al.
 
     The model takes ``[encoder_inputs (B, S), decoder_inputs (B, T)]``, the
-    arrays of `zoo.data.translation.encode_pairs` (decoder inputs start with
+    arrays of `zoo.data.pairs.encode_pairs` (decoder inputs start with
     ``<bos>``: teacher forcing), and returns logits (B, T, V_tgt): position t
     predicts target token t + 1 from the whole source and target tokens 0..t.
 
@@ -215,7 +183,17 @@ def build_transformer(
     return model
 
 
-# --- generation ----------------------------------------------------------------
+# --- the model, taken apart -----------------------------------------------------
+
+
+def is_transformer(model) -> bool:
+    """True for an encoder-decoder model made by `build_transformer`: one with
+    encoder blocks and cross-attending decoder blocks (a GPT has neither)."""
+    layers = getattr(model, "layers", None) or []
+    return any(isinstance(lay, TransformerEncoderBlock) for lay in layers) and any(
+        isinstance(lay, TransformerDecoderBlock) and lay.cross_attention
+        for lay in layers
+    )
 
 
 class TransformerParts:
@@ -285,142 +263,22 @@ class TransformerParts:
             x = self.encoder_norm(x)
         return x, mask
 
-    def decode(self, y, encoder_outputs, mask, *, caches=None, position=None):
-        """Decoder blocks on embedded targets y (B, T, C) -> logits (B, T, V).
-
-        With ``caches`` (one per block) it reads y as the tokens at
-        ``position``.. and also returns the new caches; without, it returns
-        the per-block cross-attention weights (L of (B, H, T, S)).
-        """
-        new_caches, cross = [], []
-        for i, block in enumerate(self.decoder_blocks):
-            if caches is None:
-                y, scores = block(
-                    y,
-                    encoder_outputs=encoder_outputs,
-                    encoder_padding_mask=mask,
-                    return_attention_scores=True,
-                    training=False,
-                )  # (B, T, C), {"cross": (B, H, T, S), ...}
-                cross.append(scores["cross"])
-            else:
-                y, cache = block(
-                    y,
-                    encoder_outputs=encoder_outputs,
-                    encoder_padding_mask=mask,
-                    cache=caches[i],
-                    cache_index=position,
-                    training=False,
-                )  # (B, 1, C), 2 x (B, H, T_max, D)
-                new_caches.append(cache)
+    def decode(self, y, encoder_outputs, mask):
+        """Decoder blocks on embedded targets y (B, T, C) -> logits (B, T, V)
+        and the per-block cross-attention weights (L of (B, H, T, S))."""
+        cross = []
+        for block in self.decoder_blocks:
+            y, scores = block(
+                y,
+                encoder_outputs=encoder_outputs,
+                encoder_padding_mask=mask,
+                return_attention_scores=True,
+                training=False,
+            )  # (B, T, C), {"cross": (B, H, T, S), ...}
+            cross.append(scores["cross"])
         if self.decoder_norm is not None:
             y = self.decoder_norm(y)
-        logits = self.logits(y)  # (B, T, V)
-        return logits, (tuple(new_caches) if caches is not None else cross)
-
-
-def _source_array(source_ids, max_source_length: int) -> np.ndarray:
-    """(B, S) ids as int32, padded to S_max (static shapes: one compile)."""
-    if source_ids is None:
-        raise ZooError(
-            "an encoder-decoder model needs the source sentences: pass "
-            "source_ids=(B, S) ids, or use zoo.generation.translate()"
-        )
-    source_ids = np.asarray(source_ids, dtype=np.int32)
-    if source_ids.ndim != 2:
-        raise ZooError(f"source_ids must be (batch, length), got {source_ids.shape}")
-    longest = int((source_ids != PAD_ID).sum(axis=1).max(initial=0))
-    if source_ids.shape[1] > max_source_length:
-        if longest > max_source_length:
-            raise ZooError(
-                f"a source sentence of {longest} tokens is longer than the "
-                f"model's max_source_length={max_source_length}: shorten it, or "
-                f"train a model with max_source_length >= {longest}"
-            )
-        source_ids = source_ids[:, :max_source_length]  # only padding is cut
-    padded = np.full((len(source_ids), max_source_length), PAD_ID, np.int32)
-    padded[:, : source_ids.shape[1]] = source_ids
-    return padded
-
-
-class TransformerStepper:
-    """Decodes a `build_transformer` model one target token at a time.
-
-    `initial_state` runs the encoder once; `step` runs the decoder on one
-    token, reading and writing a key/value cache per decoder block (keys and
-    values, (B, H, T_max, D) each), so each new token costs one position, not
-    the whole prefix (PITFALLS #9). All shapes are static: the source is padded to
-    S_max and the caches hold T_max positions, so the XLA-compiled step is
-    traced once.
-
-    Follows `zoo.generation.Stepper`.
-
-    Args:
-        model: a `build_transformer` model.
-
-    Example:
-        >>> stepper = TransformerStepper(model)
-        >>> state = stepper.initial_state(2, source_ids=src)  # encoder runs here
-        >>> logits, state = stepper.step(tf.constant([2, 2]), state, tf.constant(0))
-    """
-
-    def __init__(self, model: keras.Model):
-        self.parts = TransformerParts(model)
-        self.max_length = self.parts.max_target_length  # T_max
-
-    def initial_state(self, batch_size: int, *, source_ids=None, **context):
-        """Encode the sources; empty caches.
-
-        Returns:
-            {"encoder_outputs": (B, S_max, C), "source_mask": (B, S_max),
-            "caches": L x (keys, values), each (B, H, T_max, D)}: every
-            tensor has the batch first, as beam search needs.
-        """
-        parts = self.parts
-        source_ids = _source_array(source_ids, parts.max_source_length)
-        if len(source_ids) != batch_size:
-            raise ZooError(
-                f"{len(source_ids)} source sentences for a batch of {batch_size}"
-            )
-        encoder_outputs, mask = parts.encode(tf.constant(source_ids))
-        return {
-            "encoder_outputs": encoder_outputs,
-            "source_mask": mask,
-            "caches": tuple(
-                block.initial_cache(batch_size, parts.max_target_length)
-                for block in parts.decoder_blocks
-            ),  # L x (keys, values), each (B, H, T_max, D)
-        }
-
-    def step(self, tokens, state, position):
-        """(B,) ids at `position` -> (B, V) logits for the next token, state."""
-        y = self.parts.target_embedding(
-            tokens[:, None], position_offset=position
-        )  # (B, 1, C)
-        logits, caches = self.parts.decode(
-            y,
-            state["encoder_outputs"],
-            state["source_mask"],
-            caches=state["caches"],
-            position=position,
-        )  # (B, 1, V)
-        return logits[:, 0], {**state, "caches": caches}
-
-
-def is_transformer(model) -> bool:
-    """True for an encoder-decoder model made by `build_transformer`: one with
-    encoder blocks and cross-attending decoder blocks (a GPT has neither)."""
-    layers = getattr(model, "layers", None) or []
-    return any(isinstance(lay, TransformerEncoderBlock) for lay in layers) and any(
-        isinstance(lay, TransformerDecoderBlock) and lay.cross_attention
-        for lay in layers
-    )
-
-
-def make_stepper(model):
-    """The `zoo.generation` hook: a `TransformerStepper`, or None if `model`
-    is not an encoder-decoder Transformer."""
-    return TransformerStepper(model) if is_transformer(model) else None
+        return self.logits(y), cross  # (B, T, V), L x (B, H, T, S)
 
 
 def attention_weights(model, source_ids, decoder_ids) -> np.ndarray:

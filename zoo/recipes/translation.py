@@ -4,12 +4,12 @@ What ``zoo train transformer --data dates`` (and ``seq2seq``) runs, written
 as small steps that a notebook can also call one by one:
 
     >>> corpus = load_translation("dates", n=20_000)
-    >>> summary = train_translation("seq2seq", corpus, epochs=10,
-    ...                             out_dir="runs/seq2seq-dates")
-    >>> summary["valid"]["exact_match"], summary["valid"]["bleu"]
+    >>> run = train_translation("seq2seq", corpus, epochs=10,
+    ...                         out_dir="runs/seq2seq-dates")
+    >>> run.summary["valid"]["exact_match"], run.summary["valid"]["bleu"]
 
 1. `prepare_pairs`: one `CharTokenizer` per side, fitted on the training
-   pairs, and the arrays of `zoo.data.translation.encode_pairs` for every
+   pairs, and the arrays of `zoo.data.pairs.encode_pairs` for every
    split, with lengths taken from the corpus.
 2. `build_translation_model`: `build_transformer` or `build_seq2seq` with the
    right vocabulary sizes and lengths, compiled by `zoo.training.compile_model`
@@ -33,14 +33,14 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.data.translation import PairCorpus, encode_pairs, make_pair_dataset
+from zoo import registry
+from zoo.data.pairs import PairCorpus, encode_pairs, make_pair_dataset
 from zoo.errors import ZooError
+from zoo.recipes.common import Run, resume_note
 from zoo.text import BOS_ID, EOS_ID, CharTokenizer, Tokenizer
 
-MODELS = {
-    "transformer": "zoo.models.transformer",
-    "seq2seq": "zoo.models.seq2seq",
-}
+# The families of `zoo.registry` trained on pairs.
+MODELS = tuple(family.name for family in registry.of_task("translation"))
 N_EXAMPLES = 8  # translations shown in a summary
 
 
@@ -79,7 +79,7 @@ def prepare_pairs(corpus: PairCorpus) -> PreparedPairs:
     use become ``<unk>``.
 
     Args:
-        corpus: a `PairCorpus`, e.g. from `zoo.data.translation.load_translation`.
+        corpus: a `PairCorpus`, e.g. from `zoo.data.pairs.load_translation`.
 
     Returns:
         A `PreparedPairs`.
@@ -123,24 +123,13 @@ def build_translation_model(model_name: str, prepared: PreparedPairs, **model_kw
     """
     if model_name not in MODELS:
         raise ZooError(f"model must be one of {sorted(MODELS)}, got {model_name!r}")
-    vocab_size = prepared.source_tokenizer.vocab_size
-    target_vocab_size = prepared.target_tokenizer.vocab_size
-    if model_name == "transformer":
-        from zoo.models.transformer import build_transformer
-
-        lengths = {
-            "max_source_length": prepared.source_len,
-            "max_target_length": prepared.target_len,
-        }
-        return build_transformer(
-            vocab_size,
-            target_vocab_size=target_vocab_size,
-            **{**lengths, **model_kwargs},
-        )
-    from zoo.models.seq2seq import build_seq2seq
-
-    return build_seq2seq(
-        vocab_size, target_vocab_size=target_vocab_size, **model_kwargs
+    sizes = {"target_vocab_size": prepared.target_tokenizer.vocab_size}
+    if model_name == "transformer":  # its position tables fit the pairs
+        sizes["max_source_length"] = prepared.source_len
+        sizes["max_target_length"] = prepared.target_len
+    family = registry.get(model_name)
+    return family.build(
+        prepared.source_tokenizer.vocab_size, **{**sizes, **model_kwargs}
     )
 
 
@@ -244,8 +233,10 @@ def train_translation(
     beam_width: int | None = None,
     verbose="auto",
     data: str | None = None,
+    fresh: bool = False,
+    log=print,
     **model_kwargs,
-) -> dict:
+) -> Run:
     """Train a translation model on a corpus, score it, and save it.
 
     Args:
@@ -264,19 +255,22 @@ def train_translation(
             file's absolute path); default ``corpus.name``.
         beam_width: score with beam search instead of greedy decoding.
         verbose: passed to ``model.fit``.
+        fresh: start over, dropping the run folder's checkpoint.
+        log: called with each line of progress (`print`; `quiet` for none).
         **model_kwargs: passed to the factory (embedding_dim, num_layers,
-            units, learning_rate, ...).
+            units, learning_rate, jit_compile, ...).
 
     Returns:
-        A JSON-able summary: the model and data, sizes, the per-epoch
-        history, validation perplexity (`zoo.training.evaluate`), exact match
-        and character BLEU of the decoded validation sources, a few example
-        translations, the saved path and the wall time.
+        A `Run`: the model, both tokenizers, the history, and in
+        ``run.summary`` a JSON-able summary: the model and data, sizes, the
+        per-epoch history, validation perplexity (`zoo.training.evaluate`),
+        exact match and character BLEU of the decoded validation sources, a
+        few example translations, the saved path and the wall time.
 
     Example:
-        >>> summary = train_translation("transformer", load_translation("dates"),
-        ...                             epochs=10, out_dir="runs/transformer")
-        >>> round(summary["valid"]["exact_match"], 2)  # doctest: +SKIP
+        >>> run = train_translation("transformer", load_translation("dates"),
+        ...                         epochs=10, out_dir="runs/transformer")
+        >>> round(run.summary["valid"]["exact_match"], 2)  # doctest: +SKIP
     """
     import keras
 
@@ -291,6 +285,7 @@ def train_translation(
     prepared = prepare_pairs(corpus)
     model = build_translation_model(model_name, prepared, **model_kwargs)
     run_dir = None if out_dir is None else Path(out_dir)
+    resume_note(run_dir, fresh, log)
     history = train(
         model,
         prepared.dataset("train", batch_size=batch_size, seed=seed),
@@ -354,7 +349,14 @@ def train_translation(
         (run_dir / "summary.json").write_text(
             json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
         )
-    return summary
+    return Run(
+        model,
+        prepared.target_tokenizer,
+        history,
+        summary,
+        None if summary["path"] is None else Path(summary["path"]),
+        source_tokenizer=prepared.source_tokenizer,
+    )
 
 
 def evaluate_translation(

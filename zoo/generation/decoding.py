@@ -1,4 +1,4 @@
-"""One `generate()` for every zoo model: greedy, temperature, top-k, top-p.
+"""The decoding loops: `generate`, `translate`, `generate_ids`, beam search.
 
 Recurrent models decode with their state: each new token costs one cell step,
 the prefix is never re-run, and no ``model.predict`` sits in the loop
@@ -8,22 +8,17 @@ the program is compiled once per sampling setting, batch size and length
 bucket (PITFALLS #12). A GPT reads its prompt in one forward pass, its
 "prefill", and then one token per step.
 
-Every neural model decodes through a *stepper* (see `Stepper`): an object
-that holds the model's decoding state (an RNN's hidden states, a Transformer's
-key/value cache, an encoder's outputs) and advances it one token at a time.
-`stepper_for` finds the stepper of a model; model families that are not
-recurrent provide ``make_stepper(model)`` in their module (listed in
-`STEPPER_MODULES`). Sampling, beam search, prompt cropping and seeding are
-written once, here, for all of them.
+Every neural model decodes through its `zoo.generation.steppers.Stepper`,
+found by `stepper_for`; the picking of each token is `zoo.generation.
+sampling`. Sampling, beam search, prompt cropping and seeding are written
+once, here, for every model family.
 
-Sampling works on logits, never on log(probabilities) (PITFALLS #10):
-temperature 0 means greedy, and removed tokens get the dtype's most negative
-finite value rather than -inf, so no row is ever all NaN (PITFALLS #8).
+Shape letters: B batch, P prompt length, L token buffer columns, K beams,
+V vocabulary.
 """
 
 from __future__ import annotations
 
-import importlib
 import warnings
 from dataclasses import dataclass
 
@@ -32,217 +27,9 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.errors import ZooError, ZooWarning
-from zoo.text import BOS_ID, EOS_ID, MASK_ID, PAD_ID, UNK_ID
-
-# Ids a model should never emit: padding, unknown (it decodes to "<unk>", not
-# text), begin-of-sequence and mask.
-NEVER_SAMPLED = (PAD_ID, UNK_ID, BOS_ID, MASK_ID)
-
-
-@dataclass(frozen=True)
-class Sampling:
-    """How to pick the next token from logits.
-
-    Args:
-        temperature: 0 = greedy (argmax); 1 = the model's distribution; above
-            1 flatter, below 1 sharper.
-        top_k: keep only the k most likely tokens (None = all).
-        top_p: keep the smallest set of tokens whose probability reaches p
-            (nucleus sampling; None = all).
-        eos: whether the end-of-sequence id may be drawn. `generate_ids` sets
-            it only when it stops at an `eos_id` (translation); plain text
-            generation never draws it, so it returns exactly
-            `max_new_tokens` tokens.
-    """
-
-    temperature: float = 1.0
-    top_k: int | None = None
-    top_p: float | None = None
-    eos: bool = True
-
-    def __post_init__(self):
-        if self.temperature < 0:
-            raise ZooError(f"temperature must be >= 0, got {self.temperature}")
-        if self.top_k is not None and self.top_k < 1:
-            raise ZooError(f"top_k must be >= 1, got {self.top_k}")
-        if self.top_p is not None and not 0 < self.top_p <= 1:
-            raise ZooError(f"top_p must be in (0, 1], got {self.top_p}")
-
-
-_BOUND = 1e30  # |logit| above this is clipped: differences stay finite
-
-
-def filter_logits(logits, sampling: Sampling):
-    """Apply temperature, top-k and top-p to (B, V) logits.
-
-    Returns float32 logits, shifted so the best samplable token is at 0 (the
-    distribution is unchanged), where removed tokens hold the most negative
-    finite float32, so a softmax or categorical draw over them is never NaN,
-    whatever the input (NaN, +-inf, a temperature near 0).
-    """
-    logits = tf.cast(logits, tf.float32)  # (B, V)
-    neg = tf.float32.min
-    vocab = logits.shape[-1]
-    reserved = NEVER_SAMPLED if sampling.eos else (*NEVER_SAMPLED, EOS_ID)
-    never = tf.reduce_any(
-        tf.range(vocab)[None, :] == tf.constant(reserved)[:, None], axis=0
-    )  # (V,)
-    keep = tf.broadcast_to(~never[None, :], tf.shape(logits))  # (B, V)
-    # Finite and bounded first, so that nothing below can overflow or give
-    # inf - inf = NaN: NaN and -inf become "very unlikely", +inf "very likely".
-    logits = tf.where(tf.math.is_nan(logits), neg, logits)
-    logits = tf.clip_by_value(logits, -_BOUND, _BOUND)
-    # Shift so the best samplable token is at 0 (a softmax does not change),
-    # then divide by the temperature: kept logits are <= 0, so a tiny
-    # temperature sends them towards -inf, never +inf.
-    best = tf.reduce_max(tf.where(keep, logits, -_BOUND), axis=-1, keepdims=True)
-    logits = logits - best
-    if sampling.temperature > 0:
-        # Multiply by 1/T computed in Python: T itself may be a float32
-        # denormal that flushes to 0 (0 / 0 = NaN); 1/T is capped so it stays
-        # a finite float32 (so 0 * scale is 0, never NaN).
-        logits = logits * min(1.0 / sampling.temperature, 1e38)
-    logits = tf.maximum(tf.where(keep, logits, neg), neg)  # -inf -> finite
-    if sampling.top_k is not None and sampling.top_k < vocab:
-        kth = tf.math.top_k(logits, k=sampling.top_k).values[:, -1:]  # (B, 1)
-        logits = tf.where(logits < kth, neg, logits)
-    if sampling.top_p is not None and sampling.top_p < 1:
-        sorted_logits = tf.sort(logits, direction="DESCENDING", axis=-1)  # (B, V)
-        probs = tf.nn.softmax(sorted_logits, axis=-1)
-        before = tf.cumsum(probs, axis=-1, exclusive=True)  # mass above each token
-        # The last kept token is the one whose predecessors' mass is < p.
-        n_keep = tf.reduce_sum(tf.cast(before < sampling.top_p, tf.int32), axis=-1)
-        cutoff = tf.gather(sorted_logits, n_keep - 1, batch_dims=1)[:, None]  # (B, 1)
-        logits = tf.where(logits < cutoff, neg, logits)
-    return logits
-
-
-def sample_logits(logits, sampling: Sampling, seed):
-    """Draw one id per row of (B, V) logits; `seed` is a (2,) int tensor."""
-    logits = filter_logits(logits, sampling)
-    if sampling.temperature == 0:
-        return tf.argmax(logits, axis=-1, output_type=tf.int32)  # (B,)
-    draw = tf.random.stateless_categorical(logits, 1, seed, dtype=tf.int32)  # (B, 1)
-    return draw[:, 0]
-
-
-class RecurrentStepper:
-    """Runs a zoo recurrent model one token at a time, carrying its state.
-
-    It calls the model's own layers (embedding, each recurrent layer's cell,
-    the output Dense), so it shares the trained weights; dropout is skipped as
-    at inference.
-
-    Args:
-        model: a token-input recurrent model (SimpleRNN/LSTM/GRU/`ElmanCell`).
-
-    Example:
-        >>> stepper = RecurrentStepper(model)
-        >>> states = stepper.initial_state(batch_size=1)
-        >>> logits, states = stepper.step(tf.constant([7]), states)  # (1, V)
-    """
-
-    def __init__(self, model: keras.Model):
-        self.layers = []
-        for layer in model.layers:
-            if isinstance(layer, keras.layers.Bidirectional):
-                raise ZooError(
-                    f"layer {layer.name!r} is bidirectional: it reads the future, so "
-                    "the model cannot generate left to right (see listing 003-s5)."
-                )
-            if isinstance(layer, (keras.layers.Dropout, keras.layers.InputLayer)):
-                continue
-            if not isinstance(
-                layer, (keras.layers.Embedding, keras.layers.RNN, keras.layers.Dense)
-            ):
-                raise ZooError(
-                    f"cannot step layer {layer.name!r} ({type(layer).__name__}) one "
-                    "token at a time"
-                )
-            self.layers.append(layer)
-        if not self.layers or not isinstance(self.layers[0], keras.layers.Embedding):
-            raise ZooError(
-                f"model {model.name!r} does not start with an Embedding layer, so it "
-                "cannot decode token ids (inputs='embeddings' models cannot generate)"
-            )
-        self.cells = [
-            lay.cell for lay in self.layers if isinstance(lay, keras.layers.RNN)
-        ]
-
-    def initial_state(self, batch_size: int, **context):
-        """Zero states: a list (one entry per layer) of lists of (B, units)."""
-        return [
-            [tf.zeros((batch_size, s), cell.compute_dtype) for s in _state_sizes(cell)]
-            for cell in self.cells
-        ]
-
-    max_length = None  # a recurrent model has no context limit
-
-    def step(self, tokens, states, position=None):
-        """(B,) ids and states -> (B, V) logits for the next token, new states.
-
-        `position` (the index of `tokens` in the sequence) is unused: the
-        state carries everything. It is part of the `Stepper` protocol."""
-        x = tokens
-        new_states, i = [], 0
-        for layer in self.layers:
-            if isinstance(layer, keras.layers.RNN):
-                x, s = layer.cell(x, states[i], training=False)  # (B, units)
-                new_states.append(list(s) if isinstance(s, (list, tuple)) else [s])
-                i += 1
-            else:
-                x = layer(x, training=False)  # (B, E) after Embedding; (B, V) logits
-        return x, new_states
-
-
-def _state_sizes(cell):
-    size = cell.state_size
-    return list(size) if isinstance(size, (list, tuple)) else [size]
-
-
-class Stepper:
-    """The protocol every decoding stepper follows (documentation only).
-
-    Attributes:
-        max_length: the longest sequence (prompt + new tokens) the model can
-            read, or None if unlimited (recurrent models).
-
-    Methods:
-        initial_state(batch_size, **context) -> state: a nested structure of
-            tensors whose first axis is the batch (beam search reorders it with
-            `tf.gather`). `context` carries extra inputs, e.g. an
-            encoder-decoder model's ``source_ids`` (B, S).
-        step(tokens, state, position) -> (logits, state): `tokens` (B,) int32
-            at index `position` (a scalar int32 tensor) -> logits (B, V) for
-            the token after them. Must be XLA-compilable with static shapes:
-            sampling calls it inside one compiled `tf.while_loop`, so the new
-            state has the shapes and dtypes of the old one.
-        prefill(tokens, state, length) -> (logits, state), optional: read a
-            whole prompt, (B, T) ids of which the first `length` are real, in
-            one pass from an empty state, and return the logits (B, V) after
-            the prompt. Sampling uses it when a stepper has it (a GPT does);
-            otherwise it reads the prompt one `step` at a time.
-    """
-
-
-# Modules whose ``make_stepper(model)`` returns a stepper, or None if the model
-# is not theirs. Recurrent models are the fallback.
-STEPPER_MODULES = ("zoo.models.gpt", "zoo.models.transformer", "zoo.models.seq2seq")
-
-
-def stepper_for(model):
-    """The stepper that decodes `model` one token at a time."""
-    for name in STEPPER_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name != name:
-                raise
-            continue
-        stepper = module.make_stepper(model)
-        if stepper is not None:
-            return stepper
-    return RecurrentStepper(model)
+from zoo.generation.sampling import Sampling, filter_logits, sample_logits
+from zoo.generation.steppers import PrefillStepper, Stepper, stepper_for
+from zoo.text import BOS_ID, EOS_ID, PAD_ID
 
 
 def _prompt_ids(tokenizer, prompt: str) -> np.ndarray:
@@ -510,7 +297,7 @@ class _Decoder:
         loop: a whole sampling run, one XLA program (see `_sample_loop`).
     """
 
-    stepper: object
+    stepper: Stepper
     step: tf.types.experimental.PolymorphicFunction
     loop: tf.types.experimental.PolymorphicFunction
 
@@ -602,7 +389,7 @@ def _sample_loop(
     ids = np.full((batch, _bucket(total)), PAD_ID, np.int32)  # (B, L)
     ids[:, :prompt_len] = prompt_ids
     prefill = 0  # read the prompt one step at a time
-    if hasattr(decoder.stepper, "prefill"):
+    if isinstance(decoder.stepper, PrefillStepper):
         prefill = _bucket(prompt_len, smallest=8)
         if decoder.stepper.max_length is not None:
             prefill = min(prefill, decoder.stepper.max_length)

@@ -1,4 +1,4 @@
-"""Tests for zoo.data.translation: generated tasks, the TSV loader, arrays."""
+"""Tests for zoo.data.pairs: generated tasks, the TSV loader, arrays."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from zoo.data.translation import (
+from zoo.data.pairs import (
     DATE_FORMATS,
     PairCorpus,
     encode_pairs,

@@ -1,0 +1,47 @@
+"""Training recipes, one per task: what ``zoo train``, the notebooks and the
+README call alike.
+
+* `train_language_model` (next token: simple_rnn, elman_rnn, lstm, gru, gpt)
+  and `train_ngram` (counts), scored by `evaluate_language_model`;
+* `train_masked_lm` (BERT), scored by `evaluate_masked_lm`;
+* `train_translation` (transformer, seq2seq), scored by `evaluate_translation`.
+
+Each returns a `Run` (model, tokenizer, history, summary, saved path). Which
+family uses which recipe is written in `zoo.registry`.
+"""
+
+from zoo.recipes.common import Run, quiet
+from zoo.recipes.language_model import (
+    build_language_model,
+    evaluate_language_model,
+    prepare_text,
+    train_language_model,
+    train_ngram,
+)
+from zoo.recipes.masked_lm import evaluate_masked_lm, train_masked_lm
+from zoo.recipes.translation import (
+    attention_map,
+    evaluate_translation,
+    prepare_pairs,
+    score_translations,
+    train_translation,
+    translate_batch,
+)
+
+__all__ = [
+    "Run",
+    "attention_map",
+    "build_language_model",
+    "evaluate_language_model",
+    "evaluate_masked_lm",
+    "evaluate_translation",
+    "prepare_pairs",
+    "prepare_text",
+    "quiet",
+    "score_translations",
+    "train_language_model",
+    "train_masked_lm",
+    "train_ngram",
+    "train_translation",
+    "translate_batch",
+]
