@@ -344,7 +344,7 @@ assert history["val_loss"][-1] < history["val_loss"][0]
 # decoder starts from `<bos>`, and at every step feeds back its own choice.
 # **Greedy** decoding takes the most likely character each time.
 # `translate_batch` runs the encoder once and then one decoder step per
-# character (a compiled step, not `model.predict` in a loop; PITFALLS #9).
+# character (a compiled step, not `model.predict` in a loop; docs/pitfalls.md #9).
 # A recurrent decoder has no length limit of its own, so we stop it after
 # `T` tokens: 10 characters and `<eos>`.
 

@@ -494,7 +494,7 @@ assert variety["greedy"] <= variety["temperature 1.0"]
 # %% [markdown]
 # ## Cached decoding equals full-prefix decoding
 #
-# `generate` does not re-read the prefix for every new character (PITFALLS
+# `generate` does not re-read the prefix for every new character (docs/pitfalls.md
 # #9). `GPTStepper` keeps each block's keys and values in a cache of
 # `context_length` slots and runs **one** position per step. A causal model
 # gives the same logits either way; `step_logits` runs the cached steps over

@@ -2,7 +2,7 @@
 
 A model family's test file parametrizes over its factory configurations and
 calls `run_model_battery` on each; `check_fresh_process_load` saves a whole
-family and loads it back in one new Python process. The checks (STYLE.md,
+family and loads it back in one new Python process. The checks (docs/architecture.md,
 "Tests"):
 
 * output shape and dtype;
@@ -356,7 +356,7 @@ def check_translation_loads_in_a_fresh_process(
 # decoder (B, T)] ids for "translation".
 
 SOURCE_VOCAB, TARGET_VOCAB = 30, 17  # V_src, V_tgt of the translation families
-SOURCE_LEN = 9  # S != T on purpose (PITFALLS #7)
+SOURCE_LEN = 9  # S != T on purpose (docs/pitfalls.md #7)
 REAL_SOURCE = 5  # sentence 0 of a source batch: 5 real tokens, then padding
 END_PADDING = 2  # PAD ids appended by the padding checks (fits every tiny size)
 

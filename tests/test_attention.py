@@ -5,15 +5,15 @@ The layer contract (config, saving, XLA) is checked in test_layers.py; here:
 * masks: causal triangle with offset, padding combinations, True = may attend
   (checked against keras.layers.MultiHeadAttention);
 * scaled_dot_product_attention against a NumPy version of document 001's
-  formula, and no NaN for a fully masked row (PITFALLS #8);
+  formula, and no NaN for a fully masked row (docs/pitfalls.md #8);
 * zoo MultiHeadAttention against keras.layers.MultiHeadAttention with copied
   weights (self, cross with T != S, padding, causal, scores);
 * cached decoding equals full-sequence decoding; causality of the decoder
-  block (PITFALLS #6); cross-attention ignores padded encoder positions
-  (PITFALLS #7);
+  block (docs/pitfalls.md #6); cross-attention ignores padded encoder positions
+  (docs/pitfalls.md #7);
 * document 004's printed formula: its weights do not sum to one;
 * sinusoidal positions match the formula; a too-long input is refused
-  (PITFALLS #11);
+  (docs/pitfalls.md #11);
 * AdditiveAttention weights: one over real source positions, zero on padding;
   LuongAttention is the scaled "general" score, and loads under its old name.
 """
@@ -106,7 +106,8 @@ def test_attention_mask_combines_padding_and_causal():
 
 
 def test_mask_convention_true_means_attend_as_in_keras():
-    """Keras's MHA reads the mask as True = attend; so does zoo (PITFALLS #5)."""
+    """Keras's MHA reads the mask as True = attend; so does zoo
+    (docs/pitfalls.md #5)."""
     q, v = _normal(B, T, C), _normal(B, S, C, seed=1)
     key_padding = np.broadcast_to(np.arange(S) < 4, (B, S))  # keys 4.. are padding
     mask = attention_mask(key_padding=key_padding, query_len=T)  # (B, T, S)

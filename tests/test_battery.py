@@ -3,7 +3,7 @@
 Each check is parametrized over `zoo.registry.FAMILIES`, so a family added to
 the registry is tested here without a line of test code (docs/architecture.md).
 Every model is the family's `Family.tiny` size, built once per file. The checks
-(STYLE.md, "Tests") are in ``helpers.py``:
+(docs/architecture.md, "Tests") are in ``helpers.py``:
 
 * output: logits (B, T, V), float32, finite; translation (B, T, V_tgt);
 * causality, where ``family.causal``: changing later tokens never moves the

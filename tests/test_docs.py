@@ -29,7 +29,7 @@ CITATION = re.compile(
     r"pitfalls(?:\.md)?(?:\s|#\s)*(#\d+(?:\s*(?:,|and)\s*#\d+)*)", re.IGNORECASE
 )
 # Built from parts so that this file does not match itself.
-OUTSIDE = (".." + "/shared", "shared/" + "PITFALLS")
+OUTSIDE = (".." + "/shared", "shared/" + "PITFALLS", "STYLE" + ".md")
 
 
 def pitfall_rows() -> dict[int, str]:

@@ -3,7 +3,7 @@
 The same checks for both factories, over several configurations of each:
 logits over the target vocabulary, a causal decoder, padding that changes
 nothing and is never read (the *source* padding mask on cross-attention,
-PITFALLS #7), a config round trip, step-by-step decoding equal to the full
+docs/pitfalls.md #7), a config round trip, step-by-step decoding equal to the full
 model, each stepper claiming only its own family; and, on a small model of
 each trained on dates with XLA (the tests marked slow), translation, beam
 search and a fresh-process load. What only one family has is tested in
@@ -244,7 +244,7 @@ def test_appended_padding_changes_nothing(built):
 
 def test_source_padding_vectors_are_never_read(built):
     """Whatever vector the padding gets, nothing moves (S != T): the encoder's
-    padding mask, not the decoder's, masks the cross-attention (PITFALLS #7)."""
+    padding mask, not the decoder's, masks the cross-attention (docs/pitfalls.md #7)."""
     family, model = built
     source, decoder = batch(family)
     base = logits_of(model, source, decoder)

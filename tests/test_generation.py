@@ -67,7 +67,7 @@ def _samplable(vocab_size) -> list[int]:
     return [i for i in range(vocab_size) if i not in NEVER_SAMPLED]
 
 
-# --- step-by-step decoding equals the full-prefix model (PITFALLS #9) -----------
+# --- step-by-step decoding equals the full-prefix model (docs/pitfalls.md #9) ---
 
 
 @pytest.mark.parametrize("config", RECURRENT_CONFIGS, ids=lambda c: c.id)

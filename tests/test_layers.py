@@ -1,6 +1,6 @@
 """The layer battery: every custom layer of zoo.layers gets the same checks.
 
-For each layer (STYLE.md, "Custom layers (the contract)" and "Tests"):
+For each layer (docs/architecture.md, "The layer contract" and "Tests"):
 
 * config round trip: every ``__init__`` argument is a public attribute and a
   ``get_config`` key, and ``from_config(get_config())`` with copied weights

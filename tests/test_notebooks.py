@@ -2,7 +2,7 @@
 
 Notebooks are jupytext pairs: ``NN_topic.py`` (reviewed) and ``NN_topic.ipynb``
 (committed without outputs). Executing them here is what keeps them from
-rotting when TensorFlow or Keras move (PITFALLS #24).
+rotting when TensorFlow or Keras move (docs/pitfalls.md #24).
 """
 
 import json

@@ -226,7 +226,7 @@ def test_bad_sizes_raise_zoo_error(factory, kwargs):
     ids=["dense-softmax", "softmax-layer"],
 )
 def test_compile_model_refuses_a_softmax_output(last_layer):
-    # PITFALLS #1: a softmax output under a from_logits=True loss.
+    # docs/pitfalls.md #1: a softmax output under a from_logits=True loss.
     layers = [
         keras.Input((None,), dtype="int32"),
         keras.layers.Embedding(VOCAB, EMBED),

@@ -1,4 +1,4 @@
-"""Tests for zoo.text: character and word tokenizers (PITFALLS #14, #21)."""
+"""Tests for zoo.text: character and word tokenizers (docs/pitfalls.md #14, #21)."""
 
 from __future__ import annotations
 

@@ -63,7 +63,7 @@ def _periodic_ids(n=400, period=11):
     return (np.arange(n) % period + 5).astype("int32")
 
 
-# --- loss and perplexity (PITFALLS #2, #3) -------------------------------------
+# --- loss and perplexity (docs/pitfalls.md #2, #3) -----------------------------
 
 
 def test_perplexity_is_token_weighted_over_the_whole_set():
@@ -253,7 +253,7 @@ def test_make_dataset_rejects_bad_arguments(kwargs):
 
 
 def test_gradients_are_clipped_by_their_global_norm():
-    # PITFALLS #19: per-variable clipnorm would clip 3 and 4 to 1 each.
+    # docs/pitfalls.md #19: per-variable clipnorm would clip 3 and 4 to 1 each.
     model = compile_model(bigram_model(compile=False), global_clipnorm=0.5)
     assert model.optimizer.global_clipnorm == 0.5
     assert model.optimizer.clipnorm is None

@@ -54,7 +54,7 @@ def model(request):
 
 
 def test_cross_attention_weights_are_zero_on_source_padding(model):
-    """Zero on padding, one in all on the real tokens (PITFALLS #7)."""
+    """Zero on padding, one in all on the real tokens (docs/pitfalls.md #7)."""
     source, decoder = batch(TRANSFORMER)
     weights = transformer.attention_weights(model, source, decoder)
     assert weights.shape == (2, B, 2, T, S)  # (L, B, H, T, S)

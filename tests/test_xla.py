@@ -1,4 +1,4 @@
-"""XLA really runs (PITFALLS #13): Keras's jit_compile="auto" is False on a CPU,
+"""XLA really runs (docs/pitfalls.md #13): Keras's jit_compile="auto" is False on a CPU,
 and a layer it thinks cannot compile quietly turns XLA off."""
 
 from __future__ import annotations

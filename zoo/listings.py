@@ -457,7 +457,7 @@ LISTINGS: dict[str, Listing] = {
             errata=(
                 "from_pretrained('bert-base-uncased') downloads the tokenizer and "
                 "about 440 MB of weights from the Hugging Face Hub on first use: "
-                "offline or behind a firewall it fails (PITFALLS #23). It also needs "
+                "offline or behind a firewall it fails (docs/pitfalls.md #23). It also needs "
                 "torch and transformers, which the text never installs, in a series "
                 "otherwise written with TensorFlow/Keras. zoo trains its own small "
                 "masked LM offline: zoo.recipes.train_masked_lm() on the bundled "
@@ -639,7 +639,7 @@ LISTINGS: dict[str, Listing] = {
                 "sinusoidal (or learned) positions, TokenAndPositionEmbedding.",
                 "No masks. Padded sequences are attended to as if padding were text "
                 "(no padding mask), and the loss counts the padding positions "
-                "(PITFALLS #2). zoo builds the source padding mask from the PAD ids "
+                "(docs/pitfalls.md #2). zoo builds the source padding mask from the PAD ids "
                 "for encoder self-attention and for cross-attention, the decoder's "
                 "causal mask is always on, and the loss ignores padding.",
                 "No residual connections, although section 2.3 lists them "

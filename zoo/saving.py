@@ -1,8 +1,8 @@
 """Save and load a model with its tokenizer in one file.
 
 A zoo `.keras` file is an ordinary Keras archive (``keras.saving.load_model``
-opens it, with ``safe_mode=True``: zoo has no Lambda layers, PITFALLS #15) plus
-one extra member, ``zoo.json``: the tokenizer's vocabulary (PITFALLS #17), the
+opens it, with ``safe_mode=True``: zoo has no Lambda layers, docs/pitfalls.md #15) plus
+one extra member, ``zoo.json``: the tokenizer's vocabulary (docs/pitfalls.md #17), the
 generation defaults and a short description of how the model was trained.
 Keras ignores that member; `load` reads it.
 

@@ -1,4 +1,4 @@
-"""Tokenizers: text <-> integer ids, outside the model (PITFALLS #14).
+"""Tokenizers: text <-> integer ids, outside the model (docs/pitfalls.md #14).
 
 Two tokenizers share one base class and one set of reserved ids:
 

@@ -1,12 +1,12 @@
 """The one place where loss, metrics, optimizer and XLA are decided.
 
 * Models emit logits; the loss is sparse categorical cross-entropy with
-  ``from_logits=True`` and padding ignored (PITFALLS #1, #2, #20).
+  ``from_logits=True`` and padding ignored (docs/pitfalls.md #1, #2, #20).
 * Perplexity is exp of the token-weighted mean NLL over the whole set, never a
-  mean of per-batch perplexities (PITFALLS #3): see `Perplexity`.
-* Gradients are clipped by their global norm (PITFALLS #19).
+  mean of per-batch perplexities (docs/pitfalls.md #3): see `Perplexity`.
+* Gradients are clipped by their global norm (docs/pitfalls.md #19).
 * ``jit_compile=True`` is set explicitly: Keras's "auto" means no XLA on a CPU
-  (PITFALLS #13). `make_train_step` is the same step written out by hand under
+  (docs/pitfalls.md #13). `make_train_step` is the same step written out by hand under
   ``tf.function(jit_compile=True)`` for teaching.
 * `train` checkpoints every epoch and resumes after a crash
   (`keras.callbacks.BackupAndRestore`), stops on NaN, and logs every epoch to a
@@ -213,7 +213,7 @@ def _resolve_jit_compile(model: keras.Model, jit_compile, strategy) -> bool:
 
 
 def check_emits_logits(model: keras.Model) -> None:
-    """Raise if the model's last layer applies softmax (PITFALLS #1).
+    """Raise if the model's last layer applies softmax (docs/pitfalls.md #1).
 
     zoo's loss takes logits (``from_logits=True``); a softmax output would be
     soft-maxed twice and train badly without any error.

@@ -1,6 +1,6 @@
 """Corpora: text in, a `Corpus` of train / valid / test strings out.
 
-Every default here works offline (PITFALLS #23):
+Every default here works offline (docs/pitfalls.md #23):
 
 * ``load_corpus("shakespeare")``: 37 Shakespeare plays bundled with zoo, split by
   whole plays (see ``data/README.md``). Checked against SHA256SUMS on load.

@@ -633,7 +633,7 @@ def make_pair_dataset(
     """Batch the arrays of `encode_pairs` for ``model.fit`` / ``evaluate``.
 
     Every batch has the same shape, so an XLA-compiled step compiles once
-    (PITFALLS #12). Training shuffles (seeded, anew each epoch) and drops the
+    (docs/pitfalls.md #12). Training shuffles (seeded, anew each epoch) and drops the
     ragged tail. Evaluation keeps the order and pads the last batch with
     all-`PAD_ID` rows whose targets are all padding too: the loss and metrics
     ignore them, so every real pair is scored exactly once.

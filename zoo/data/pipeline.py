@@ -10,7 +10,7 @@
   at the selected positions and `PAD_ID`, ignored by the loss, elsewhere.
 
 Batches have a fixed shape (B, T) so an XLA-compiled step compiles once
-(PITFALLS #12). Training data drops the ragged tail; evaluation data instead
+(docs/pitfalls.md #12). Training data drops the ragged tail; evaluation data instead
 pads its last batch with `PAD_ID` targets, which the loss and the metrics ignore,
 so every real token of the held-out set is scored exactly once.
 """

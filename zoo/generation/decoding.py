@@ -2,10 +2,10 @@
 
 Recurrent models decode with their state: each new token costs one cell step,
 the prefix is never re-run, and no ``model.predict`` sits in the loop
-(PITFALLS #9). The whole sampling loop (read the prompt, then sample and feed
+(docs/pitfalls.md #9). The whole sampling loop (read the prompt, then sample and feed
 back each token) is one XLA program: Python is not called once per token, and
 the program is compiled once per sampling setting, batch size and length
-bucket (PITFALLS #12). A GPT reads its prompt in one forward pass, its
+bucket (docs/pitfalls.md #12). A GPT reads its prompt in one forward pass, its
 "prefill", and then one token per step.
 
 Every neural model decodes through its `zoo.generation.steppers.Stepper`,
@@ -255,7 +255,7 @@ def _pad_after_eos(out, start: int, eos_id):
 
 
 def _fit_context(prompt_ids, max_new_tokens, max_length):
-    """Crop the prompt's start so prompt + new tokens fit (PITFALLS #11)."""
+    """Crop the prompt's start so prompt + new tokens fit (docs/pitfalls.md #11)."""
     if max_length is None or prompt_ids.shape[1] + max_new_tokens <= max_length:
         return prompt_ids
     if max_new_tokens >= max_length:
@@ -305,7 +305,7 @@ class _Decoder:
 def _decoder_for(model, sampling: Sampling) -> _Decoder:
     """The compiled decoding programs for (model, sampling), cached on the
     model, so repeated `generate` calls trace and compile them once
-    (PITFALLS #12)."""
+    (docs/pitfalls.md #12)."""
     cache = model.__dict__.setdefault("_zoo_decoders", {})
     if sampling not in cache:
         stepper = stepper_for(model)

@@ -1,8 +1,8 @@
 """Picking the next token from logits: greedy, temperature, top-k, top-p.
 
-Sampling works on logits, never on log(probabilities) (PITFALLS #10):
+Sampling works on logits, never on log(probabilities) (docs/pitfalls.md #10):
 temperature 0 means greedy, and removed tokens get the dtype's most negative
-finite value rather than -inf, so no row is ever all NaN (PITFALLS #8).
+finite value rather than -inf, so no row is ever all NaN (docs/pitfalls.md #8).
 Everything here is a function of (B, V) logits; it does not know which model
 they came from.
 

@@ -7,7 +7,7 @@ with the model's own trained layers. Sampling, beam search, prompt cropping
 and seeding (`zoo.generation.decoding`) are written once, on top of it.
 
 * `RecurrentStepper`: SimpleRNN, LSTM, GRU and `ElmanCell` language models;
-  one cell step per token, the prefix is never re-run (PITFALLS #9).
+  one cell step per token, the prefix is never re-run (docs/pitfalls.md #9).
 * `GPTStepper`: a key/value cache per block, and a `prefill` that reads a
   whole prompt in one pass.
 * `TransformerStepper`: the encoder once, then the decoder with a cache.
@@ -232,8 +232,8 @@ class GPTStepper:
     Each block keeps the keys and values of every token it has seen in a
     pair of (B, H, S_max, D) tensors with S_max = the context length, so a
     new token costs one position's work instead of re-reading the whole
-    prefix (PITFALLS #9), and every step has the same static shapes, so the
-    step compiles once under XLA (PITFALLS #12). `prefill` reads a whole
+    prefix (docs/pitfalls.md #9), and every step has the same static shapes, so the
+    step compiles once under XLA (docs/pitfalls.md #12). `prefill` reads a whole
     prompt in one forward pass. A `PrefillStepper`.
 
     Args:
@@ -345,7 +345,7 @@ class TransformerStepper:
     `initial_state` runs the encoder once; `step` runs the decoder on one
     token, reading and writing a key/value cache per decoder block (keys and
     values, (B, H, T_max, D) each), so each new token costs one position, not
-    the whole prefix (PITFALLS #9). All shapes are static: the source is padded
+    the whole prefix (docs/pitfalls.md #9). All shapes are static: the source is padded
     to S_max and the caches hold T_max positions, so the XLA-compiled step is
     traced once. The layers are found by `zoo.models.transformer.
     TransformerParts`, which also runs the encoder.

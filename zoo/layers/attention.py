@@ -50,7 +50,7 @@ def masked_softmax(scores, mask=None, axis: int = -1):
     """Softmax over ``axis`` that ignores positions where ``mask`` is False.
 
     Masked scores are replaced by the most negative finite value of their
-    dtype (not -inf, PITFALLS #8), and the resulting weights are set to exactly
+    dtype (not -inf, docs/pitfalls.md #8), and the resulting weights are set to exactly
     zero at masked positions. A row that is masked everywhere (a padded query)
     therefore gets **all-zero weights**, not NaN and not uniform weights: its
     attention output is zero. This is also what `keras.layers.Softmax` does.

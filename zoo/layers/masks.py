@@ -5,7 +5,7 @@ attend"**, False (or 0) means "blocked". A mask has the shape of the attention
 weights it applies to, (B, T, S) (query positions T, key positions S), or any
 shape that broadcasts to it, e.g. (1, T, S) or (B, 1, S).
 
-Beware the flip (PITFALLS #5). Other code uses the opposite convention:
+Beware the flip (docs/pitfalls.md #5). Other code uses the opposite convention:
 
 * PyTorch ``nn.MultiheadAttention``: a boolean ``attn_mask`` or
   ``key_padding_mask`` is True where attention is *not* allowed.
@@ -62,7 +62,7 @@ class PaddingMask(keras.layers.Layer):
     """Token ids -> padding mask: True at real tokens, False at padding.
 
     A layer only so that a functional model can build its mask from its own
-    inputs (no `Lambda`, PITFALLS #15); the work is `padding_mask`.
+    inputs (no `Lambda`, docs/pitfalls.md #15); the work is `padding_mask`.
 
     Args:
         pad_id: the padding id (0, zoo's ``PAD_ID``).
@@ -154,7 +154,7 @@ def attention_mask(
             ``query_len``; give it for a cache longer than the keys written so far.
         key_padding: (B, S) bool (or 0/1), True at real key tokens, e.g. from
             `padding_mask`. For cross-attention this is the *encoder's* padding
-            (PITFALLS #7).
+            (docs/pitfalls.md #7).
         query_padding: (B, T) bool (or 0/1), True at real query tokens.
         causal: also forbid attending to later positions (`causal_mask`).
         offset: absolute position of the first query, for cached decoding.

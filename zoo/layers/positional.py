@@ -13,7 +13,7 @@ generation the model sees one new token at a time, and that token's position
 is the number of tokens already in the cache, not 0.
 
 A position table has ``max_length`` rows. A longer input is refused with a
-`ZooError` naming both lengths (PITFALLS #11). Under XLA every shape is static,
+`ZooError` naming both lengths (docs/pitfalls.md #11). Under XLA every shape is static,
 so the check is made when the layer is traced; only a position offset that is
 a tensor inside compiled code (the cache index of a compiled generation loop)
 cannot be checked, and the caller must keep it in range.

@@ -245,10 +245,10 @@ class TransformerDecoderBlock(_Block):
     document 001, section 3, step 6 (解码器).
 
     Self-attention is **always causal**: there is no argument to turn it off
-    (PITFALLS #6), so a decoder can never see the future. With
+    (docs/pitfalls.md #6), so a decoder can never see the future. With
     ``cross_attention=True`` (an encoder-decoder model) a second attention
     lets each target position look at the encoder outputs; it is masked with
-    the *encoder's* padding mask (PITFALLS #7). Without it (GPT) the block is
+    the *encoder's* padding mask (docs/pitfalls.md #7). Without it (GPT) the block is
     self-attention and feed-forward only.
 
     Cached decoding: pass ``cache``, the self-attention's keys and values
@@ -369,7 +369,7 @@ class TransformerDecoderBlock(_Block):
                 y,
                 y,
                 attention_mask=self_mask,
-                use_causal_mask=True,  # always: PITFALLS #6
+                use_causal_mask=True,  # always: docs/pitfalls.md #6
                 return_attention_scores=True,
                 training=training,
                 cache=cache,

@@ -37,7 +37,7 @@ FORMAT = "zoo.ngram"
 FORMAT_VERSION = 1
 
 # What `next_token_logits` writes for probability 0: finite, so sampling and
-# softmax never see -inf or NaN (PITFALLS #8, #10), and far below any real
+# softmax never see -inf or NaN (docs/pitfalls.md #8, #10), and far below any real
 # log-probability (log of the smallest float64 is about -745).
 NEG_LOGIT = float(np.finfo(np.float32).min / 2)
 
@@ -336,7 +336,7 @@ class NGramLM:
         Returns:
             (V,) float32 (or (B, V) for a batch) natural-log probabilities;
             where the probability is 0 the value is `NEG_LOGIT`, a large
-            negative finite number, never -inf (PITFALLS #8, #10).
+            negative finite number, never -inf (docs/pitfalls.md #8, #10).
         """
         context = np.asarray(context)
         if context.ndim == 2:
@@ -386,7 +386,7 @@ class NGramLM:
     def perplexity(self, ids) -> float:
         """exp of the mean negative log-probability per token, over all of `ids`.
 
-        Token-weighted over the whole input (PITFALLS #3): two sentences of 3
+        Token-weighted over the whole input (docs/pitfalls.md #3): two sentences of 3
         and 30 tokens weigh 3 and 30, not one half each.
 
         Args:

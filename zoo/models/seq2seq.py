@@ -29,7 +29,7 @@ Two attention scores (``attention=``):
   formula (`LuongAttention`; Luong's plain "dot" score has no W_a).
 
 Both mask the source padding (the same padding mask as the Transformer's
-cross-attention, PITFALLS #7), and the encoder RNN skips padded steps, so
+cross-attention, docs/pitfalls.md #7), and the encoder RNN skips padded steps, so
 appending padding to a source never changes anything.
 
 Generation (`zoo.generation.translate`) runs the encoder once, then the

@@ -14,10 +14,10 @@ to build; document 001, section 3 (输入嵌入, 位置编码, 多头自注意�
 Two masks, both built from the token ids (PAD = 0) by `zoo.layers.masks`:
 
 * the **source padding mask** (B, S): encoder self-attention and the
-  decoder's cross-attention never look at source padding (PITFALLS #7: the
+  decoder's cross-attention never look at source padding (docs/pitfalls.md #7: the
   cross-attention mask is the *encoder's*);
 * the **causal mask**: built into `TransformerDecoderBlock`, always on
-  (PITFALLS #6). Target padding sits after the real tokens, so the causal
+  (docs/pitfalls.md #6). Target padding sits after the real tokens, so the causal
   mask already keeps real tokens from seeing it.
 
 Document 004's own listing is reproduced as written, with its errata, in
