@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -79,8 +81,9 @@ from zoo import (
     listings,
     load_corpus,
     make_dataset,
-    train,
 )
+from zoo.data import Corpus
+from zoo.recipes import train_language_model
 
 # %% [markdown]
 # ## Configuration
@@ -376,17 +379,33 @@ model.summary()
 # %% [markdown]
 # ## Train
 #
-# `zoo.training.train` calls `model.fit` with a NaN guard. The first steps
-# are slow: XLA compiles the training step once, then reuses it.
+# `zoo.recipes.train_language_model` is what `zoo train elman_rnn` runs: the
+# factory and `compile_model` as above, the same `make_dataset` windows, and
+# `zoo.training.train` (`model.fit` with a checkpoint per epoch and a NaN
+# guard). It builds its own copy of the model above from the same sizes. The
+# first steps are slow: XLA compiles the training step once, then reuses it.
 
 # %%
-history = train(
-    model,
-    train_ds,
-    valid_ds=valid_ds,
+notebook_corpus = Corpus(  # the notebook's slices of the plays
+    "shakespeare",
+    train=corpus.train[:TRAIN_CHARS],
+    valid=corpus.valid[:VALID_CHARS],
+    test=corpus.test[:VALID_CHARS],
+)
+run = train_language_model(
+    "elman_rnn",  # build_simple_rnn(from_equations=True): zoo.registry
+    notebook_corpus,
+    tokenizer=tokenizer,
     epochs=EPOCHS,
     steps_per_epoch=STEPS_PER_EPOCH,
+    seq_len=SEQ_LEN,
+    batch_size=BATCH_SIZE,
+    learning_rate=LEARNING_RATE,
+    seed=SEED,
+    embedding_dim=EMBEDDING_DIM,
+    units=UNITS,
 )
+model, history = run.model, run.history
 
 # %%
 epochs = np.arange(1, len(history["loss"]) + 1)

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -70,8 +72,9 @@ from zoo import (
     listings,
     load_corpus,
     make_dataset,
-    train,
 )
+from zoo.data import Corpus
+from zoo.recipes import train_language_model
 
 # %% [markdown]
 # ## Configuration
@@ -316,15 +319,33 @@ model.summary()
 # ## Train
 #
 # The first steps are slow while XLA compiles the training step.
+#
+#
+# `zoo.recipes.train_language_model` is what `zoo train lstm` runs: the
+# factory and `compile_model` as above, the same windows, and
+# `zoo.training.train`. It builds its own copy of the model above.
 
 # %%
-history = train(
-    model,
-    train_ds,
-    valid_ds=valid_ds,
+notebook_corpus = Corpus(  # the notebook's slices of the plays
+    "shakespeare",
+    train=corpus.train[:TRAIN_CHARS],
+    valid=corpus.valid[:VALID_CHARS],
+    test=corpus.test[:TEST_CHARS],
+)
+run = train_language_model(
+    "lstm",
+    notebook_corpus,
+    tokenizer=tokenizer,
     epochs=EPOCHS,
     steps_per_epoch=STEPS_PER_EPOCH,
+    seq_len=SEQ_LEN,
+    batch_size=BATCH_SIZE,
+    learning_rate=LEARNING_RATE,
+    seed=SEED,
+    embedding_dim=EMBEDDING_DIM,
+    units=UNITS,
 )
+model, history = run.model, run.history
 
 # %%
 epochs = np.arange(1, len(history["loss"]) + 1)

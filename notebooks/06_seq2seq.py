@@ -81,12 +81,16 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
-from zoo import corpus_bleu, exact_match, plot_attention, train
+from zoo import corpus_bleu, exact_match, plot_attention
 from zoo.data.pairs import DATE_FORMATS, encode_pairs, make_dates
-from zoo.generation import Seq2SeqStepper
+from zoo.generation import Seq2SeqStepper, translate
 from zoo.models.seq2seq import build_seq2seq
 from zoo.plotting import cjk_font
-from zoo.recipes.translation import attention_map, prepare_pairs, translate_batch
+from zoo.recipes.translation import (
+    attention_map,
+    prepare_pairs,
+    train_translation,
+)
 
 print("font for Chinese tokens:", cjk_font() or "none found, so Chinese shows as boxes")
 
@@ -305,19 +309,34 @@ for name, layer, ours in (("additive", additive, a_additive), ("dot", dot, a_dot
 # One model with each score, the same data, sizes and steps. The loss is the
 # cross-entropy of each target character given the right previous ones
 # (teacher forcing), padding excluded. The first epoch includes tracing (and
-# with XLA, compiling) the training step.
+# with XLA, compiling) the training step. `zoo.recipes.train_translation` is
+# what `zoo train seq2seq` runs: `prepare_pairs` (the same tokenizers as
+# above), the factory, `zoo.training.train` on the same batches, then greedy
+# translations of the validation pairs, scored. Each call builds its own copy
+# of the model above.
 
 # %%
-history = train(
-    model, train_ds, valid_ds=valid_ds, epochs=EPOCHS, steps_per_epoch=STEPS_PER_EPOCH
-)
-dot_history = train(
-    dot_model,
-    train_ds,
-    valid_ds=valid_ds,
-    epochs=EPOCHS,
-    steps_per_epoch=STEPS_PER_EPOCH,
-)
+runs = {
+    attention: train_translation(
+        "seq2seq",
+        corpus,
+        epochs=EPOCHS,
+        batch_size=BATCH_SIZE,
+        steps_per_epoch=STEPS_PER_EPOCH,
+        seed=SEED,
+        embedding_dim=EMBEDDING_DIM,
+        units=UNITS,
+        attention=attention,
+        learning_rate=LEARNING_RATE,
+        jit_compile=JIT_COMPILE,
+        name=f"seq2seq_{attention}",
+    )
+    for attention in ("additive", "dot")
+}
+model, history = runs["additive"].model, runs["additive"].history
+dot_model, dot_history = runs["dot"].model, runs["dot"].history
+for attention, run in runs.items():
+    print(f"{attention}: validation exact match {run.summary['valid']['exact_match']}")
 
 # %%
 epochs = np.arange(1, EPOCHS + 1)
@@ -343,7 +362,7 @@ assert history["val_loss"][-1] < history["val_loss"][0]
 # At translation time there is no right previous character to give. The
 # decoder starts from `<bos>`, and at every step feeds back its own choice.
 # **Greedy** decoding takes the most likely character each time.
-# `translate_batch` runs the encoder once and then one decoder step per
+# `translate` runs the encoder once and then one decoder step per
 # character (a compiled step, not `model.predict` in a loop; docs/pitfalls.md #9).
 # A recurrent decoder has no length limit of its own, so we stop it after
 # `T` tokens: 10 characters and `<eos>`.
@@ -353,9 +372,7 @@ valid_pairs = corpus.valid[:SCORE_PAIRS]
 sources = [s for s, _ in valid_pairs]
 references = [t for _, t in valid_pairs]
 greedy = {
-    name: translate_batch(
-        m, source_tokenizer, target_tokenizer, sources, max_new_tokens=T
-    )
+    name: translate(m, source_tokenizer, target_tokenizer, sources, max_new_tokens=T)
     for name, m in (("additive", model), ("dot", dot_model))
 }
 for source, reference, output in list(
@@ -435,7 +452,7 @@ def sequence_logprob(m, sources, outputs):
 
 
 beam_sources, beam_references = sources[:BEAM_PAIRS], references[:BEAM_PAIRS]
-beam = translate_batch(
+beam = translate(
     model,
     source_tokenizer,
     target_tokenizer,
@@ -484,7 +501,7 @@ examples = [
     next(s for s, _ in corpus.test if "年" in s),  # year, month, day: in order
     next(s for s, _ in corpus.test if s[0].isdigit() and " of " in s),  # 3rd of ...
 ]
-outputs = translate_batch(
+outputs = translate(
     model, source_tokenizer, target_tokenizer, examples, max_new_tokens=T
 )  # the model's own translations; attention_map shows how it wrote them
 maps = [
@@ -528,7 +545,7 @@ if not FAST:  # a barely trained model (fast mode) has not learned to align yet
 # %%
 test_sources = [s for s, _ in corpus.test[:SCORE_PAIRS]]
 test_references = [t for _, t in corpus.test[:SCORE_PAIRS]]
-test_outputs = translate_batch(
+test_outputs = translate(
     model, source_tokenizer, target_tokenizer, test_sources, max_new_tokens=T
 )
 test_em = exact_match(test_outputs, test_references)

@@ -80,12 +80,12 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
-from zoo import corpus_bleu, exact_match, listings, plot_attention, train
+from zoo import corpus_bleu, exact_match, listings, plot_attention
 from zoo.data.pairs import make_dates
-from zoo.generation import TransformerStepper, step_logits
+from zoo.generation import TransformerStepper, step_logits, translate
 from zoo.layers.transformer import TransformerDecoderBlock
 from zoo.models.transformer import attention_weights, build_transformer
-from zoo.recipes.translation import prepare_pairs, translate_batch
+from zoo.recipes.translation import prepare_pairs, train_translation
 from zoo.text import BOS_ID, EOS_ID, PAD_ID
 
 # %% [markdown]
@@ -340,11 +340,29 @@ print("a change at position 4 moves positions 4..T-1, never 0..3: causal")
 # ## Train
 #
 # The first epoch includes tracing (and with XLA, compiling) the step.
+# `zoo.recipes.train_translation` is what `zoo train transformer` runs:
+# `prepare_pairs` (the same tokenizers and lengths as above), the factory,
+# `zoo.training.train` on the same batches, then greedy translations of the
+# validation pairs, scored. It builds its own copy of the model above.
 
 # %%
-history = train(
-    model, train_ds, valid_ds=valid_ds, epochs=EPOCHS, steps_per_epoch=STEPS_PER_EPOCH
+run = train_translation(
+    "transformer",
+    corpus,
+    epochs=EPOCHS,
+    batch_size=BATCH_SIZE,
+    steps_per_epoch=STEPS_PER_EPOCH,
+    seed=SEED,
+    embedding_dim=EMBEDDING_DIM,
+    num_heads=NUM_HEADS,
+    ff_dim=FF_DIM,
+    num_layers=NUM_LAYERS,
+    dropout=DROPOUT,
+    learning_rate=LEARNING_RATE,
+    jit_compile=JIT_COMPILE,
 )
+model, history = run.model, run.history
+print("validation exact match", run.summary["valid"]["exact_match"])
 
 # %%
 epochs = np.arange(1, EPOCHS + 1)
@@ -373,7 +391,7 @@ assert history["val_loss"][-1] < history["val_loss"][0]
 valid_pairs = corpus.valid[:SCORE_PAIRS]
 sources = [s for s, _ in valid_pairs]
 references = [t for _, t in valid_pairs]
-greedy = translate_batch(model, source_tokenizer, target_tokenizer, sources)
+greedy = translate(model, source_tokenizer, target_tokenizer, sources)
 for source, reference, output in list(zip(sources, references, greedy, strict=True))[
     :8
 ]:
@@ -386,7 +404,7 @@ print(
     f"\ngreedy: exact match {em:.1%}, character BLEU {bleu:.1f} ({len(sources)} dates)"
 )
 
-beam = translate_batch(
+beam = translate(
     model,
     source_tokenizer,
     target_tokenizer,
@@ -411,7 +429,7 @@ print(
 
 # %%
 source = next(s for s, _ in corpus.test if "年" in s)  # year first: 1998年3月3日
-(output,) = translate_batch(model, source_tokenizer, target_tokenizer, [source])
+(output,) = translate(model, source_tokenizer, target_tokenizer, [source])
 source_row = source_tokenizer.encode(source)[None]  # (1, S)
 decoder_row = np.concatenate([[BOS_ID], target_tokenizer.encode(output)])[None]
 weights = attention_weights(model, source_row, decoder_row)  # (L, 1, H, T, S)
@@ -484,7 +502,7 @@ np.testing.assert_allclose(cached, uncached, atol=1e-4)
 # %% [markdown]
 # Then whole translations: greedy decoding written out by hand *without* a
 # cache (run the full model on the whole prefix, take the last position's
-# best token, repeat), against zoo's cached `translate_batch`. They must
+# best token, repeat), against zoo's cached `translate`. They must
 # agree token for token.
 
 
@@ -506,7 +524,7 @@ some = sources[:2] + [source]
 with warnings.catch_warnings():  # Keras warns about the softmax over 1 key at t=0
     warnings.filterwarnings("ignore", "You are using a softmax over axis")
     by_hand = [greedy_uncached(s) for s in some]
-with_cache = translate_batch(model, source_tokenizer, target_tokenizer, some)
+with_cache = translate(model, source_tokenizer, target_tokenizer, some)
 for s, a, b in zip(some, by_hand, with_cache, strict=True):
     print(f"{s:>26}: uncached {a:<10}  cached {b:<10}")
 assert by_hand == with_cache
@@ -519,7 +537,7 @@ print(f"positions computed for {n} tokens: {n * (n + 1) // 2} uncached, {n} cach
 # %%
 test_sources = [s for s, _ in corpus.test[:SCORE_PAIRS]]
 test_references = [t for _, t in corpus.test[:SCORE_PAIRS]]
-test_outputs = translate_batch(model, source_tokenizer, target_tokenizer, test_sources)
+test_outputs = translate(model, source_tokenizer, target_tokenizer, test_sources)
 print(
     f"test, greedy: exact match {exact_match(test_outputs, test_references):.1%}, "
     f"character BLEU {corpus_bleu(test_outputs, test_references, tokenize='char'):.1f}"
@@ -557,7 +575,7 @@ print(
 # 4. Compare notebook 06's GRU model with this Transformer at the same number
 #    of training steps: time per step, parameters, exact match.
 # 5. In `greedy_uncached`, count the decoder positions computed for a whole
-#    validation set, and time it against `translate_batch`. How does the gap
+#    validation set, and time it against `translate`. How does the gap
 #    grow with the target length?
 # 6. Build the listing as written with its own sizes
 #    (`entry.build_as_written()`) and call it on target ids of 256 or more.

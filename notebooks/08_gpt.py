@@ -85,12 +85,13 @@ from zoo import (
     load_corpus,
     make_dataset,
     plot_history,
-    train,
 )
+from zoo.data import Corpus
 from zoo.generation import NEVER_SAMPLED, step_logits
 from zoo.layers.embedding import TiedEmbedding
 from zoo.models.gpt import GPT_PRESETS, build_gpt, count_gpt_params
 from zoo.plotting import logit_change, plot_logit_change
+from zoo.recipes import train_language_model
 
 # %% [markdown]
 # ## Configuration
@@ -360,17 +361,35 @@ assert gpt_change[k:].max() > 0  # ... but it does read the changed token itself
 # The first steps are slow while XLA compiles the training step. The loss is
 # the cross-entropy in nats per character; $\ln V$ is what uniform guessing
 # scores.
+#
+#
+# `zoo.recipes.train_language_model` is what `zoo train gpt` runs: the preset
+# (`build_gpt_preset`), `compile_model`, the same windows and
+# `zoo.training.train`. It builds its own copy of the model above.
 
 # %%
+notebook_corpus = Corpus(  # the notebook's slices of the plays
+    "shakespeare",
+    train=corpus.train[:TRAIN_CHARS],
+    valid=corpus.valid[:VALID_CHARS],
+    test=corpus.test[:VALID_CHARS],
+)
 start = time.perf_counter()
-history = train(
-    model,
-    train_ds,
-    valid_ds=valid_ds,
+run = train_language_model(
+    "gpt",
+    notebook_corpus,
+    tokenizer=tokenizer,
+    preset=PRESET,
+    num_layers=NUM_LAYERS,
     epochs=EPOCHS,
     steps_per_epoch=STEPS_PER_EPOCH,
+    seq_len=CONTEXT,
+    batch_size=BATCH_SIZE,
+    learning_rate=LEARNING_RATE,
+    seed=SEED,
     verbose=2,
 )
+model, history = run.model, run.history
 print(
     f"trained {EPOCHS * STEPS_PER_EPOCH} steps in {time.perf_counter() - start:.0f} s"
 )

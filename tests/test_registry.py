@@ -80,3 +80,23 @@ def test_tasks_group_the_families():
         "seq2seq",
     }
     assert [f.name for f in registry.of_task("mlm")] == ["bert"]
+
+
+def test_factories_refuse_unknown_keywords():
+    """A misspelt size is an error, not silently dropped (compile=False) or
+    handed to compile_model."""
+    import inspect as _inspect
+
+    from zoo.models._checks import COMPILE_KEYWORDS
+    from zoo.training import compile_model
+
+    compile_params = set(_inspect.signature(compile_model).parameters) - {"model"}
+    assert set(COMPILE_KEYWORDS) == compile_params
+    for family in FAMILIES:
+        if not family.keras:
+            continue
+        for compile in (True, False):
+            with pytest.raises(ZooError, match="embeding_dim"):
+                family.build(30, **family.tiny, embeding_dim=8, compile=compile)
+        with pytest.raises(ZooError, match="compile=False"):
+            family.build(30, **family.tiny, learning_rate=0.1, compile=False)

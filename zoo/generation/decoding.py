@@ -105,26 +105,33 @@ def translate(
     target_tokenizer,
     sources: list[str],
     *,
-    max_new_tokens: int = 64,
+    max_new_tokens: int | None = None,
     beam_width: int | None = None,
     temperature: float = 0.0,
     top_k: int | None = None,
     top_p: float | None = None,
     seed: int | None = 0,
+    batch_size: int = 256,
 ) -> list[str]:
     """Decode an encoder-decoder model: source sentences -> target sentences.
 
     The decoder starts from `BOS_ID` and stops at `EOS_ID` (or after
     `max_new_tokens`). Greedy by default; `beam_width` for beam search.
+    Sources are decoded `batch_size` at a time, so every chunk but the last
+    has the same shape (one compiled program).
 
     Args:
         model: a zoo encoder-decoder model (its stepper takes ``source_ids``).
         source_tokenizer: tokenizer of the source side.
         target_tokenizer: tokenizer of the target side.
-        sources: the sentences to translate (a batch, any lengths; padded here).
-        max_new_tokens: most target tokens per sentence.
+        sources: the sentences to translate (any number, any lengths).
+        max_new_tokens: most target tokens per sentence; None: what the
+            model's position table allows (a Transformer reads at most
+            max_target_length tokens, ``<bos>`` included), else 64.
         beam_width: beams for beam search (None: sample or greedy).
-        temperature, top_k, top_p, seed: as in `generate`.
+        temperature, top_k, top_p, seed: as in `generate` (each chunk draws
+            with the seed plus its first row's index).
+        batch_size: sentences decoded at once.
 
     Returns:
         One decoded string per source sentence.
@@ -137,6 +144,29 @@ def translate(
         raise ZooError("translate() takes a list of sentences, not one string")
     if not sources:
         raise ZooError("translate() needs at least one sentence")
+    if batch_size < 1:
+        raise ZooError(f"batch_size must be >= 1, got {batch_size}")
+    if max_new_tokens is None:
+        max_length = stepper_for(model).max_length
+        max_new_tokens = 64 if max_length is None else max_length - 1
+    if len(sources) > batch_size:
+        return [
+            target
+            for start in range(0, len(sources), batch_size)
+            for target in translate(
+                model,
+                source_tokenizer,
+                target_tokenizer,
+                list(sources[start : start + batch_size]),
+                max_new_tokens=max_new_tokens,
+                beam_width=beam_width,
+                temperature=temperature,
+                top_k=top_k,
+                top_p=top_p,
+                seed=None if seed is None else seed + start,
+                batch_size=batch_size,
+            )
+        ]
     encoded = [_prompt_ids(source_tokenizer, s) for s in sources]
     source_ids = np.full((len(encoded), max(map(len, encoded))), PAD_ID, np.int32)
     for i, ids in enumerate(encoded):

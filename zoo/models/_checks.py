@@ -24,3 +24,31 @@ def check_heads(embedding_dim: int, num_heads: int) -> None:
             f"embedding_dim={embedding_dim} is not divisible by num_heads="
             f"{num_heads}: each head gets embedding_dim // num_heads channels"
         )
+
+
+# The keywords of `zoo.training.compile_model`, spelled out so that the checks
+# need no TensorFlow (a test keeps them equal).
+COMPILE_KEYWORDS = (
+    "optimizer",
+    "learning_rate",
+    "global_clipnorm",
+    "pad_id",
+    "jit_compile",
+    "steps_per_execution",
+)
+
+
+def check_compile_kwargs(factory: str, compile: bool, compile_kwargs: dict) -> None:
+    """A factory's extra keywords go to `compile_model`: refuse any other (a
+    misspelt size would otherwise vanish), and any at all with compile=False."""
+    unknown = sorted(set(compile_kwargs) - set(COMPILE_KEYWORDS))
+    if unknown:
+        raise ZooError(
+            f"{factory}() got unexpected keyword argument(s) {', '.join(unknown)}; "
+            f"besides its own, it takes compile_model's: {', '.join(COMPILE_KEYWORDS)}"
+        )
+    if compile_kwargs and not compile:
+        raise ZooError(
+            f"{factory}(compile=False) got compile_model keyword(s) "
+            f"{', '.join(sorted(compile_kwargs))}; pass them to compile_model instead"
+        )

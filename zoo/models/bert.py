@@ -32,7 +32,12 @@ from zoo.errors import ZooError
 from zoo.layers.embedding import TiedEmbedding
 from zoo.layers.masks import padding_mask
 from zoo.layers.transformer import TransformerEncoderBlock
-from zoo.models._checks import check_dropout, check_heads, check_positive
+from zoo.models._checks import (
+    check_compile_kwargs,
+    check_dropout,
+    check_heads,
+    check_positive,
+)
 from zoo.text import FIRST_REAL_ID, PAD_ID
 
 
@@ -104,6 +109,7 @@ def build_bert_mlm(
         )
     check_heads(embedding_dim, num_heads)
     check_dropout(dropout)
+    check_compile_kwargs("build_bert_mlm", compile, compile_kwargs)
     init = keras.initializers.TruncatedNormal(stddev=0.02)  # BERT's initialisation
 
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")  # (B, T)

@@ -38,7 +38,12 @@ import keras
 from zoo.errors import ZooError
 from zoo.layers.embedding import TiedEmbedding
 from zoo.layers.transformer import TransformerDecoderBlock
-from zoo.models._checks import check_dropout, check_heads, check_positive
+from zoo.models._checks import (
+    check_compile_kwargs,
+    check_dropout,
+    check_heads,
+    check_positive,
+)
 
 # --- presets ----------------------------------------------------------------------
 
@@ -143,6 +148,7 @@ def build_gpt(
     )
     check_heads(embedding_dim, num_heads)
     check_dropout(dropout)
+    check_compile_kwargs("build_gpt", compile, compile_kwargs)
     init = keras.initializers.RandomNormal(stddev=0.02)  # GPT-2's initialisation
 
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")  # (B, T)

@@ -25,7 +25,7 @@ import keras
 from zoo.errors import ZooError
 from zoo.layers.cells import ElmanCell
 from zoo.layers.fused import FusedGRU, FusedLSTM, FusedSimpleRNN
-from zoo.models._checks import check_dropout, check_positive
+from zoo.models._checks import check_compile_kwargs, check_dropout, check_positive
 
 OUTPUTS = ("sequence", "last")
 _LAYERS = {
@@ -73,6 +73,7 @@ def _build_recurrent(
         num_layers=num_layers,
     )
     check_dropout(dropout)
+    check_compile_kwargs(f"build_{kind}", compile, compile_kwargs)
 
     layers = []
     if inputs == "tokens":

@@ -47,7 +47,7 @@ import numpy as np
 from zoo.errors import ZooError
 from zoo.layers.attention import AdditiveAttention, LuongAttention
 from zoo.layers.masks import PaddingMask
-from zoo.models._checks import check_dropout, check_positive
+from zoo.models._checks import check_compile_kwargs, check_dropout, check_positive
 
 CELLS = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}
 ATTENTIONS = ("additive", "dot", None)
@@ -137,6 +137,7 @@ def build_seq2seq(
     if attention not in ATTENTIONS:
         raise ZooError(f"attention must be one of {ATTENTIONS}, got {attention!r}")
     check_dropout(dropout)
+    check_compile_kwargs("build_seq2seq", compile, compile_kwargs)
     rnn = CELLS[cell]
     n_states = 2 if cell == "lstm" else 1  # LSTM: h and c; GRU: h
 

@@ -43,7 +43,12 @@ from zoo.errors import ZooError
 from zoo.layers.embedding import TokenAndPositionEmbedding
 from zoo.layers.masks import PaddingMask, padding_mask
 from zoo.layers.transformer import TransformerDecoderBlock, TransformerEncoderBlock
-from zoo.models._checks import check_dropout, check_heads, check_positive
+from zoo.models._checks import (
+    check_compile_kwargs,
+    check_dropout,
+    check_heads,
+    check_positive,
+)
 
 POSITIONAL = ("sinusoidal", "learned")
 
@@ -128,6 +133,7 @@ def build_transformer(
     )
     check_heads(embedding_dim, num_heads)
     check_dropout(dropout)
+    check_compile_kwargs("build_transformer", compile, compile_kwargs)
     if positional not in POSITIONAL:
         raise ZooError(f"positional must be one of {POSITIONAL}, got {positional!r}")
 

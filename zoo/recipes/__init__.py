@@ -25,7 +25,6 @@ from zoo.recipes.translation import (
     prepare_pairs,
     score_translations,
     train_translation,
-    translate_batch,
 )
 
 __all__ = [
@@ -43,5 +42,4 @@ __all__ = [
     "train_masked_lm",
     "train_ngram",
     "train_translation",
-    "translate_batch",
 ]

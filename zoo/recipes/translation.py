@@ -36,6 +36,7 @@ import numpy as np
 from zoo import registry
 from zoo.data.pairs import PairCorpus, encode_pairs, make_pair_dataset
 from zoo.errors import ZooError
+from zoo.generation import translate
 from zoo.recipes.common import Run, resume_note
 from zoo.text import BOS_ID, EOS_ID, CharTokenizer, Tokenizer
 
@@ -133,48 +134,6 @@ def build_translation_model(model_name: str, prepared: PreparedPairs, **model_kw
     )
 
 
-def default_max_new_tokens(model, fallback: int = 64) -> int:
-    """How many target tokens to generate: what the model's position table
-    allows (a Transformer reads at most max_target_length tokens, ``<bos>``
-    included), else `fallback`."""
-    from zoo.generation import stepper_for
-
-    max_length = stepper_for(model).max_length
-    return fallback if max_length is None else max_length - 1
-
-
-def translate_batch(
-    model,
-    source_tokenizer: Tokenizer,
-    target_tokenizer: Tokenizer,
-    sources: list[str],
-    *,
-    beam_width: int | None = None,
-    max_new_tokens: int | None = None,
-    batch_size: int = 256,
-) -> list[str]:
-    """`zoo.generation.translate` over many sources, `batch_size` at a time.
-
-    Greedy unless `beam_width` is given. Sources are translated in chunks so
-    that every chunk but the last has the same shape (one compiled step).
-    """
-    from zoo.generation import translate
-
-    if max_new_tokens is None:
-        max_new_tokens = default_max_new_tokens(model)
-    outputs = []
-    for start in range(0, len(sources), batch_size):
-        outputs += translate(
-            model,
-            source_tokenizer,
-            target_tokenizer,
-            list(sources[start : start + batch_size]),
-            max_new_tokens=max_new_tokens,
-            beam_width=beam_width,
-        )
-    return outputs
-
-
 def score_translations(
     model,
     source_tokenizer: Tokenizer,
@@ -199,7 +158,7 @@ def score_translations(
     if not pairs:
         raise ZooError("score_translations() got no pairs")
     sources, references = [s for s, _ in pairs], [t for _, t in pairs]
-    predictions = translate_batch(
+    predictions = translate(
         model,
         source_tokenizer,
         target_tokenizer,
@@ -450,7 +409,7 @@ def attention_map(
     from zoo.models import seq2seq, transformer
 
     if target is None:
-        (target,) = translate_batch(model, source_tokenizer, target_tokenizer, [source])
+        (target,) = translate(model, source_tokenizer, target_tokenizer, [source])
     source_ids = source_tokenizer.encode(source)[None, :]  # (1, S)
     target_ids = target_tokenizer.encode(target)
     decoder_ids = np.concatenate([[BOS_ID], target_ids])[None, :].astype(np.int32)
