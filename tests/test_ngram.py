@@ -382,3 +382,112 @@ def test_generate_with_an_ngram_model(tiny):
     lm = NGramLM(3, smoothing="mle").fit(ids, vocab_size=tok.vocab_size)
     text = zoo.generate(lm, tok, "the cat", max_new_tokens=3, temperature=0.0, seed=0)
     assert text == "the cat sat on the"
+
+
+# --- modified Kneser-Ney ---------------------------------------------------------
+
+
+def test_modified_kneser_ney_discounts_from_counts_of_counts():
+    """n1=4, n2=2, n3=1, n4=1: Y = 4 / (4 + 4) = 0.5, and
+    D1 = 1 - 2*0.5*2/4 = 0.5, D2 = 2 - 3*0.5*1/2 = 1.25, D3 = 3 - 4*0.5*1/1 = 1."""
+    lm = NGramLM(2, smoothing="modified_kneser_ney")
+    counts = np.array([0, 1, 1, 1, 1, 2, 2, 3, 4], np.float64)
+    np.testing.assert_allclose(lm._discounts(counts), [0.0, 0.5, 1.25, 1.0])
+    # An estimate that falls outside (0, k), or is undefined, uses `discount`.
+    no_twos = np.array([1, 1, 3], np.float64)
+    np.testing.assert_allclose(lm._discounts(no_twos), [0.0, 0.75, 0.75, 0.75])
+    single = NGramLM(2, smoothing="kneser_ney", discount=0.6)
+    np.testing.assert_allclose(single._discounts(counts), [0.0, 0.6, 0.6, 0.6])
+
+
+def _reference_modified_kneser_ney(sentences, order, vocab_size):
+    """Interpolated modified Kneser-Ney written out with dictionaries, as in
+    Chen & Goodman (1998): counts at the highest order, continuation counts
+    below, three discounts per order, the uniform distribution at the bottom."""
+    grams = [collections.Counter() for _ in range(order + 1)]
+    for sentence in sentences:
+        seq = [BOS_ID] * (order - 1) + list(sentence)
+        for t in range(order - 1, len(seq)):
+            for m in range(1, order + 1):
+                grams[m][tuple(seq[t - m + 1 : t + 1])] += 1
+    used = [None]
+    for m in range(1, order + 1):
+        if m == order:
+            used.append(dict(grams[m]))
+        else:
+            cont = collections.Counter(g[1:] for g in grams[m + 1])
+            used.append(dict(cont))
+
+    def discounts(counts):
+        n = [sum(1 for c in counts.values() if c == k) for k in range(5)]
+        out = [0.0, 0.75, 0.75, 0.75]
+        if n[1] and n[2]:
+            y = n[1] / (n[1] + 2 * n[2])
+            for k in (1, 2, 3):
+                if n[k]:
+                    d = k - (k + 1) * y * n[k + 1] / n[k]
+                    if 0 < d < k:
+                        out[k] = d
+        return out
+
+    ds = [None] + [discounts(used[m]) for m in range(1, order + 1)]
+    predictable = [w for w in range(vocab_size) if w not in (PAD_ID, BOS_ID, MASK_ID)]
+
+    def prob(w, context, m):
+        if m == 0:
+            return 1.0 / len(predictable) if w in predictable else 0.0
+        c = tuple(context[len(context) - (m - 1) :]) if m > 1 else ()
+        following = {g[-1]: n for g, n in used[m].items() if g[:-1] == c}
+        total = sum(following.values())
+        lower = prob(w, context, m - 1)
+        if total == 0:
+            return lower
+        d = ds[m]
+        alpha = max(following.get(w, 0) - d[min(following.get(w, 0), 3)], 0) / total
+        gamma = sum(d[min(n, 3)] for n in following.values()) / total
+        return alpha + gamma * lower
+
+    def distribution(context):
+        context = ([BOS_ID] * (order - 1) + list(context))[-(order - 1) :]
+        context = context if order > 1 else []
+        return np.array([prob(w, context, order) for w in range(vocab_size)])
+
+    return distribution
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+def test_modified_kneser_ney_equals_the_textbook_recursion(order):
+    rng = np.random.default_rng(order)
+    vocab_size = 12
+    sentences = [
+        rng.integers(5, vocab_size, size=rng.integers(3, 15)) for _ in range(40)
+    ]
+    lm = NGramLM(order, smoothing="modified_kneser_ney").fit(
+        sentences, vocab_size=vocab_size
+    )
+    reference = _reference_modified_kneser_ney(sentences, order, vocab_size)
+    for context in ([], [5], [6, 7], [11, 5, 9], [8, 8, 8]):
+        probs = lm.next_token_probs(np.array(context, np.int64))
+        np.testing.assert_allclose(probs, reference(context), atol=1e-12)
+        assert abs(probs.sum() - 1.0) < 1e-12
+
+
+def test_modified_kneser_ney_beats_one_discount_on_held_out_text():
+    """On text with a long tail (a Zipf-like draw), three discounts per order
+    fit held-out text at least as well as one."""
+    rng = np.random.default_rng(0)
+    vocab_size = 400
+    weights = 1.0 / np.arange(1, vocab_size - 4)
+    p = weights / weights.sum()
+
+    def draw(n):
+        return rng.choice(np.arange(5, vocab_size), size=n, p=p)
+
+    train, held_out = draw(30_000), draw(5_000)
+    scores = {
+        name: NGramLM(3, smoothing=name)
+        .fit(train, vocab_size=vocab_size)
+        .perplexity(held_out)
+        for name in ("kneser_ney", "modified_kneser_ney")
+    }
+    assert scores["modified_kneser_ney"] <= scores["kneser_ney"], scores

@@ -182,7 +182,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--smoothing",
         default=None,
-        choices=["kneser_ney", "add_k", "mle"],
+        choices=["kneser_ney", "modified_kneser_ney", "add_k", "mle"],
         help="ngram smoothing (default: kneser_ney)",
     )
     train.add_argument(

@@ -32,7 +32,7 @@ import numpy as np
 from zoo.errors import ZooError
 from zoo.text import BOS_ID, MASK_ID, PAD_ID
 
-SMOOTHINGS = ("mle", "add_k", "kneser_ney")
+SMOOTHINGS = ("mle", "add_k", "kneser_ney", "modified_kneser_ney")
 FORMAT = "zoo.ngram"
 FORMAT_VERSION = 1
 
@@ -44,6 +44,7 @@ NEG_LOGIT = float(np.finfo(np.float32).min / 2)
 # Ids that are never a next token. PAD is removed from the input, BOS is context
 # only, and MASK belongs to masked language models.
 NEVER_PREDICTED = (PAD_ID, BOS_ID, MASK_ID)
+KNESER_NEY = ("kneser_ney", "modified_kneser_ney")
 
 
 class NGramLM:
@@ -74,6 +75,21 @@ class NGramLM:
       predictable ids, so every real token, even one never seen in training,
       has a probability above zero.
 
+    * ``"modified_kneser_ney"``: Chen & Goodman's (1998) modified Kneser-Ney:
+      the same interpolation, with three discounts per order instead of one,
+      D1 for n-grams seen once, D2 for twice and D3 for three times or more,
+      estimated from that order's counts of counts n_1..n_4::
+
+          Y = n_1 / (n_1 + 2 n_2),   D_k = k - (k + 1) Y n_{k+1} / n_k
+
+          P(w | c) = max(N(c w) - D(N(c w)), 0) / N(c •) + gamma(c) P(w | c')
+          gamma(c) = (D1 N1(c •) + D2 N2(c •) + D3 N3+(c •)) / N(c •)
+
+      where N_k(c •) counts the tokens seen exactly k times after c (3 or more
+      for N3+). The lower orders use continuation counts, as above. An order
+      whose counts of counts leave a D_k undefined or outside [0, k] (a tiny
+      corpus) uses `discount` for it.
+
     Difference from `nltk.lm.KneserNeyInterpolated`: the recursion is the same,
     but nltk's lowest order is the undiscounted continuation distribution
     N1+(• w) / N1+(• •), which gives probability 0 (and perplexity inf) to a
@@ -94,8 +110,10 @@ class NGramLM:
     Args:
         order: n, the number of tokens in the longest n-gram (1 = unigram,
             2 = bigram, ...); the model looks at the last ``order - 1`` ids.
-        smoothing: ``"mle"``, ``"add_k"`` or ``"kneser_ney"``.
-        discount: D for Kneser-Ney, in (0, 1).
+        smoothing: ``"mle"``, ``"add_k"``, ``"kneser_ney"`` or
+            ``"modified_kneser_ney"``.
+        discount: D for Kneser-Ney, in (0, 1) (modified Kneser-Ney: the
+            fallback for a discount its counts cannot estimate).
         k: the pseudo-count for add-k, > 0.
         uniform_floor: Kneser-Ney only. True (default): the unigram level is
             discounted and interpolated with the uniform distribution. False:
@@ -225,7 +243,7 @@ class NGramLM:
         ``p = alpha[c w] + gamma[c] * p``, with alpha 0 for an unseen m-gram and
         gamma 1 for an unseen context (back off fully).
         """
-        V, n, D = self.vocab_size, self.order, self.discount
+        V, n = self.vocab_size, self.order
         predictable = np.ones(V, bool)
         predictable[[i for i in NEVER_PREDICTED if i < V]] = False
         num_predictable = int(predictable.sum())
@@ -236,7 +254,7 @@ class NGramLM:
                 self._alpha.append(None)
                 self._gamma.append(None)
                 continue
-            if self.smoothing == "kneser_ney" and m < n:
+            if self.smoothing in KNESER_NEY and m < n:
                 # N1+(• c w): distinct (m+1)-grams seen, grouped by their suffix.
                 higher = self._suffix[m + 1][self._counts[m + 1] > 0]
                 count = np.bincount(higher, minlength=self._keys[m].size)
@@ -260,11 +278,33 @@ class NGramLM:
                 alpha = count / safe_total[context]
                 gamma = np.where(seen, 0.0, 1.0)
             else:
-                types = np.bincount(context, weights=count > 0, minlength=total.size)
-                alpha = np.maximum(count - D, 0.0) / safe_total[context]
-                gamma = np.where(seen, D * types / safe_total, 1.0)
+                discounts = self._discounts(count)  # (4,): D(0), D1, D2, D3+
+                d = discounts[np.minimum(count, 3).astype(np.int64)]  # (G_m,)
+                alpha = np.maximum(count - d, 0.0) / safe_total[context]
+                mass = np.bincount(context, weights=d, minlength=total.size)
+                gamma = np.where(seen, mass / safe_total, 1.0)
             self._alpha.append(alpha)
             self._gamma.append(gamma)
+
+    def _discounts(self, count) -> np.ndarray:
+        """(4,) discounts by count 0, 1, 2, 3+ for one order's counts.
+
+        One `discount` for every count ("kneser_ney"), or Chen & Goodman's
+        three estimated from the counts of counts ("modified_kneser_ney").
+        """
+        D = self.discount
+        if self.smoothing != "modified_kneser_ney":
+            return np.array([0.0, D, D, D])
+        n = [int(np.sum(count == k)) for k in range(5)]  # n[k]: seen exactly k
+        out = np.array([0.0, D, D, D])
+        if n[1] and n[2]:
+            y = n[1] / (n[1] + 2 * n[2])
+            for k in (1, 2, 3):
+                if n[k]:
+                    estimate = k - (k + 1) * y * n[k + 1] / n[k]
+                    if 0.0 < estimate < k:
+                        out[k] = estimate
+        return out
 
     def _ranks(self, stream, depth):
         """Rank of the m-gram ending at each position, for m = 0..n (-1: unseen)."""
