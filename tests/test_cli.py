@@ -360,3 +360,50 @@ def test_translation_train_generate_evaluate(
     (tmp_path / "pairs.tsv").unlink()
     _, err = main(capsys, "evaluate", run / "model.keras", status=2)
     assert "--data" in err and "pairs.tsv" in err
+
+
+def _ptb_folder(tmp_path):
+    """A small folder in Mikolov's Penn Treebank layout: pre-tokenized words
+    with dotted abbreviations and contractions, <unk> already in the text."""
+    folder = tmp_path / "ptb"
+    folder.mkdir()
+    train = [
+        "the u.s. economy grew N N in the third quarter",
+        "mr. smith said the company 's shares rose",
+        "the s.e.c. did n't comment on the <unk> filing",
+        "shares of u.s. companies fell",
+    ]
+    valid = ["the u.s. company said shares rose", "mr. <unk> did n't comment"]
+    test = ["the s.e.c. said u.s. shares fell N N", "the <unk> rose", "mr. smith 's"]
+    for name, lines in (("train", train), ("valid", valid), ("test", test)):
+        text = "".join(f" {line} \n" for line in lines)  # PTB's own spacing
+        (folder / f"ptb.{name}.txt").write_text(text, encoding="utf-8")
+    words = {w for line in train for w in line.split()}
+    tokens = sum(len(line.split()) + 1 for line in test)  # one <eos> per line
+    return folder, words, tokens
+
+
+def test_penn_treebank_folder_keeps_its_own_tokens(tmp_path, capsys):
+    """A PTB folder is read as whitespace tokens: "u.s." and "n't" stay one
+    token each, <unk> is the corpus's own word, one <eos> per sentence; the
+    vocabulary is the corpus's word types (with <eos>), and `zoo evaluate`
+    scores exactly the test split's tokens and says how many."""
+    from zoo.recipes import prepare_text
+    from zoo.text import EOS_ID, UNK_ID, WhitespaceTokenizer
+
+    folder, words, tokens = _ptb_folder(tmp_path)
+    corpus, tokenizer, ids = prepare_text(folder, level="word")
+    assert isinstance(tokenizer, WhitespaceTokenizer)
+    real = set(tokenizer.vocabulary[5:])
+    assert real == words - {"<unk>"}  # <unk> and <eos> are the reserved ids
+    assert {"u.s.", "s.e.c.", "n't", "mr.", "'s"} <= real
+    assert len(ids["test"]) == tokens
+    assert (ids["test"] == EOS_ID).sum() == 3 and (ids["train"] == UNK_ID).sum() == 1
+    assert tokenizer.decode(ids["valid"]) == corpus.valid
+    run = tmp_path / "ngram"
+    out, _ = main(
+        capsys, "train", "ngram", "--data", folder, "--order", 2, "--out", run
+    )
+    assert f"word-level vocabulary of {len(words - {'<unk>'}) + 5}" in out
+    out, _ = main(capsys, "evaluate", run / "model.ngram.zip")
+    assert f"over {tokens:,} tokens ({folder})" in out

@@ -240,3 +240,18 @@ def test_build_tokenizer_by_level():
     assert type(build_tokenizer(ENGLISH, level="word")) is WordTokenizer
     with pytest.raises(ZooError, match="level"):
         build_tokenizer(ENGLISH, level="bpe")
+
+
+def test_whitespace_tokenizer_splits_at_spaces_only_and_round_trips():
+    from zoo.text import EOS_ID, UNK_ID, Tokenizer, WhitespaceTokenizer
+
+    text = " the u.s. said it 's <unk>\n mr. smith did n't\n"
+    tok = WhitespaceTokenizer.fit(text)
+    assert tok.split(" u.s. n't\n") == ["u.s.", "n't", "<eos>"]
+    ids = tok.encode(text)
+    assert ids.tolist().count(EOS_ID) == 2 and ids.tolist().count(UNK_ID) == 1
+    assert tok.decode(ids) == text
+    again = Tokenizer.from_config(tok.get_config())
+    assert isinstance(again, WhitespaceTokenizer)
+    assert again.encode(text).tolist() == ids.tolist()
+    assert tok.vocab_size == 5 + len(set(text.split()) - {"<unk>"})

@@ -118,7 +118,8 @@ def _parser() -> argparse.ArgumentParser:
         "--min-freq",
         type=int,
         default=None,
-        help="rarer tokens become <unk> (default: 1 char, 2 word)",
+        help="rarer tokens become <unk> (default: 1 char, 2 word; 1 for a Penn "
+        "Treebank folder, whose words are split at spaces only)",
     )
     train.add_argument("--epochs", type=_positive, default=None)
     train.add_argument(
@@ -285,7 +286,11 @@ def _resolve_train_args(parser: argparse.ArgumentParser, args) -> None:
                 + f"; {args.model} takes {takes}"
             )
     if args.min_freq is None and "min_freq" in table:
-        args.min_freq = 2 if args.level == "word" else 1
+        from zoo.data.corpora import is_ptb_folder
+
+        # A Penn Treebank folder is tokenized already: it chose its vocabulary.
+        ptb = args.data is not None and is_ptb_folder(args.data)
+        args.min_freq = 2 if args.level == "word" and not ptb else 1
     if args.dropout is not None and not 0.0 <= args.dropout < 1.0:
         parser.error(f"--dropout must be in [0, 1), got {args.dropout}")
     if args.learning_rate is not None and args.learning_rate <= 0:

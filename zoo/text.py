@@ -1,6 +1,6 @@
 """Tokenizers: text <-> integer ids, outside the model (docs/pitfalls.md #14).
 
-Two tokenizers share one base class and one set of reserved ids:
+Three tokenizers share one base class and one set of reserved ids:
 
 | id | token   | used for                                  |
 |----|---------|-------------------------------------------|
@@ -15,7 +15,9 @@ English. `WordTokenizer` splits GPT-2 style: a word keeps the single space in
 front of it (" world"), punctuation and each CJK character stand alone, and runs
 of other whitespace (newlines) are tokens of their own. Both therefore round trip
 exactly: ``decode(encode(text)) == text`` for any text whose tokens are all in
-the vocabulary.
+the vocabulary. `WhitespaceTokenizer` is for text that is already tokenized,
+one sentence per line (the Penn Treebank): it splits on spaces only, and each
+line break is ``<eos>``.
 
 A tokenizer is saved with its model (see `zoo.saving`) through `get_config()`.
 """
@@ -165,8 +167,10 @@ class Tokenizer:
 
     @staticmethod
     def from_config(config: dict) -> Tokenizer:
-        """Rebuild a `CharTokenizer` or `WordTokenizer` from `get_config()`."""
-        kinds = {cls.kind: cls for cls in (CharTokenizer, WordTokenizer)}
+        """Rebuild a tokenizer of any kind from its `get_config()`."""
+        kinds = {
+            cls.kind: cls for cls in (CharTokenizer, WordTokenizer, WhitespaceTokenizer)
+        }
         kind = config.get("kind")
         if kind not in kinds:
             raise ZooError(
@@ -244,11 +248,70 @@ class WordTokenizer(Tokenizer):
         return {**super().get_config(), "lowercase": self.lowercase}
 
 
+_WHITESPACE_PATTERN = re.compile(r"[^\s]+|\n")
+
+
+class WhitespaceTokenizer(Tokenizer):
+    """Words already separated by spaces, one sentence per line.
+
+    For a corpus that is tokenized already, such as the Penn Treebank: the
+    text is split at whitespace only, so "u.s." or "n't" stays the one token
+    the corpus made it; each line break is the end-of-sentence token ``<eos>``
+    (`EOS_ID`), and the corpus's own ``<unk>`` is the reserved unknown id. On
+    Mikolov's Penn Treebank files this gives exactly the standard 10,000 word
+    types (``<unk>`` and ``<eos>`` included) and one ``<eos>`` per sentence.
+
+    Decoding writes each word with one space in front and each ``<eos>`` as a
+    line break, the layout of `zoo.data.load_ptb`, so
+    ``decode(encode(text)) == text`` for such text.
+
+    Example:
+        >>> tok = WhitespaceTokenizer.fit(" the u.s. <unk> rose\n the end\n")
+        >>> tok.split(" the u.s. <unk> rose\n")
+        ['the', 'u.s.', '<unk>', 'rose', '<eos>']
+        >>> tok.decode(tok.encode(" the u.s. rose\n"))
+        ' the u.s. rose\n'
+    """
+
+    kind = "whitespace"
+
+    def split(self, text: str) -> list[str]:
+        return [EOS if t == "\n" else t for t in _WHITESPACE_PATTERN.findall(text)]
+
+    def decode(self, ids: Iterable[int], *, skip_special: bool = True) -> str:
+        """Ids -> text: " w1 w2 ...", a line break for each ``<eos>``;
+        padding (and with `skip_special`, BOS and MASK) is dropped."""
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
+            raise ZooError(
+                f"ids must lie in [0, {self.vocab_size}); got min {ids.min()}, "
+                f"max {ids.max()}"
+            )
+        drop = {PAD_ID, BOS_ID, MASK_ID} if skip_special else {PAD_ID}
+        return "".join(
+            "\n" if i == EOS_ID else " " + self.vocabulary[i]
+            for i in ids.tolist()
+            if i not in drop
+        )
+
+
 def build_tokenizer(
-    text: str, *, level: str = "char", min_freq: int = 1, max_tokens: int | None = None
+    text: str,
+    *,
+    level: str = "char",
+    min_freq: int = 1,
+    max_tokens: int | None = None,
+    pretokenized: bool = False,
 ) -> Tokenizer:
-    """Fit a tokenizer of the given `level` ("char" or "word") on `text`."""
-    classes = {"char": CharTokenizer, "word": WordTokenizer}
+    """Fit a tokenizer of the given `level` ("char" or "word") on `text`.
+
+    With ``pretokenized=True`` (a corpus tokenized already, such as the Penn
+    Treebank), words are a `WhitespaceTokenizer`'s; characters are unchanged.
+    """
+    classes = {
+        "char": CharTokenizer,
+        "word": WhitespaceTokenizer if pretokenized else WordTokenizer,
+    }
     if level not in classes:
         raise ZooError(f"level must be 'char' or 'word', got {level!r}")
     return classes[level].fit(text, min_freq=min_freq, max_tokens=max_tokens)

@@ -49,6 +49,9 @@ class Corpus:
         train: the training text.
         valid: the validation text (choose settings, stop early).
         test: the test text (report once, at the end).
+        tokenized: the text is tokenized already, words separated by spaces
+            and one sentence per line (the Penn Treebank): word-level models
+            then split at spaces only (`zoo.text.WhitespaceTokenizer`).
 
     Example:
         >>> c = Corpus("demo", train="to be or not\\n", valid="to be\\n", test="or\\n")
@@ -62,6 +65,7 @@ class Corpus:
     train: str
     valid: str
     test: str
+    tokenized: bool = False
 
     @property
     def splits(self) -> dict[str, str]:
@@ -230,7 +234,13 @@ def load_ptb(folder: str | os.PathLike) -> Corpus:
         if not text:
             raise ZooError(f"{path}: the file is empty (or only whitespace)")
         texts.append(text)
-    return Corpus(folder.name, *texts)
+    return Corpus(folder.name, *texts, tokenized=True)
+
+
+def is_ptb_folder(source) -> bool:
+    """Whether `source` is a folder in the Penn Treebank layout (`load_ptb`)."""
+    path = Path(source)
+    return path.is_dir() and _ptb_layout(path) is not None
 
 
 def load_tiny_shakespeare(data_dir: str | os.PathLike | None = None) -> Corpus:

@@ -35,7 +35,8 @@ def prepare_text(corpus, *, tokenizer=None, level: str = "char", min_freq=None):
     """(corpus, tokenizer, ids per split) for a corpus name, path or `Corpus`.
 
     The tokenizer is fitted on the training split unless one is given;
-    `min_freq` defaults to 1 for characters and 2 for words.
+    `min_freq` defaults to 1 for characters and 2 for words (1 for a corpus
+    that is tokenized already, whose words are split at spaces only).
     """
     from zoo.data.corpora import Corpus, load_corpus
     from zoo.text import build_tokenizer
@@ -44,8 +45,14 @@ def prepare_text(corpus, *, tokenizer=None, level: str = "char", min_freq=None):
         corpus = load_corpus(corpus)
     if tokenizer is None:
         if min_freq is None:
-            min_freq = 2 if level == "word" else 1
-        tokenizer = build_tokenizer(corpus.train, level=level, min_freq=min_freq)
+            # A tokenized corpus (the Penn Treebank) has chosen its vocabulary.
+            min_freq = 2 if level == "word" and not corpus.tokenized else 1
+        tokenizer = build_tokenizer(
+            corpus.train,
+            level=level,
+            min_freq=min_freq,
+            pretokenized=corpus.tokenized,
+        )
     ids = {split: tokenizer.encode(text) for split, text in corpus.splits.items()}
     return corpus, tokenizer, ids
 
