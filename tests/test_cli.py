@@ -407,3 +407,30 @@ def test_penn_treebank_folder_keeps_its_own_tokens(tmp_path, capsys):
     assert f"word-level vocabulary of {len(words - {'<unk>'}) + 5}" in out
     out, _ = main(capsys, "evaluate", run / "model.ngram.zip")
     assert f"over {tokens:,} tokens ({folder})" in out
+
+
+def test_weight_decay_without_adamw_is_a_usage_error():
+    proc = zoo("train", "lstm", "--weight-decay", "0.1", check=False)
+    assert proc.returncode == 2 and "--optimizer adamw" in proc.stderr
+
+
+@pytest.mark.slow
+def test_train_with_adamw_cosine_warmup_and_early_stopping(tmp_path, capsys):
+    from zoo.registry import get
+
+    data = tmp_path / "tiny.txt"
+    data.write_text(CORPUS, encoding="utf-8")
+    run = tmp_path / "lstm"
+    tiny = get("lstm").tiny
+    args = [
+        "train", "lstm", "--data", data, *QUICK, "--out", run,
+        "--embedding-dim", tiny["embedding_dim"], "--units", tiny["units"],
+        "--optimizer", "adamw", "--weight-decay", "0.1", "--schedule", "cosine",
+        "--warmup-steps", "2", "--early-stopping", "1",
+    ]  # fmt: skip
+    out, _ = main(capsys, *args)
+    assert "validation perplexity" in out
+    import zoo as zoo_package
+
+    bundle = zoo_package.load(run / "model.keras")
+    assert bundle.info["family"] == "lstm"

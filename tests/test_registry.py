@@ -100,3 +100,10 @@ def test_factories_refuse_unknown_keywords():
                 family.build(30, **family.tiny, embeding_dim=8, compile=compile)
         with pytest.raises(ZooError, match="compile=False"):
             family.build(30, **family.tiny, learning_rate=0.1, compile=False)
+
+
+def test_optimizer_and_schedule_names_are_trainings():
+    from zoo import training
+
+    assert registry.OPTIMIZERS == training.OPTIMIZERS
+    assert registry.SCHEDULES == training.SCHEDULES

@@ -27,6 +27,7 @@ from zoo.training import (
     evaluate,
     make_loss,
     make_optimizer,
+    make_schedule,
     train,
 )
 
@@ -579,3 +580,100 @@ def test_training_resumes_after_kill_9(tmp_path):
     # from a fresh start's.
     assert abs(resumed["loss"] - last_loss) < abs(resumed["loss"] - fresh_first_loss)
     assert resumed["loss"] < fresh_first_loss
+
+
+# --- AdamW, schedules, early stopping ------------------------------------------
+
+
+def test_adamw_decays_only_matrices_not_biases_norms_or_embeddings():
+    """Decoupled weight decay: with zero gradients Adam moves nothing, so each
+    decayed weight shrinks by exactly lr * wd, and the rest stays put."""
+    model = zoo.build_gpt(
+        20,
+        context_length=8,
+        embedding_dim=8,
+        num_heads=2,
+        num_layers=1,
+        ff_dim=16,
+        compile=False,
+    )
+    optimizer = make_optimizer(
+        "adamw", learning_rate=0.1, weight_decay=0.5, model=model
+    )
+    before = [keras.ops.convert_to_numpy(v) for v in model.trainable_variables]
+    optimizer.apply_gradients(
+        [(keras.ops.zeros_like(v), v) for v in model.trainable_variables]
+    )
+    decayed = set()
+    for v, old in zip(model.trainable_variables, before, strict=True):
+        if v.name in ("bias", "gamma", "beta", "embeddings"):
+            np.testing.assert_array_equal(
+                keras.ops.convert_to_numpy(v), old, err_msg=v.path
+            )
+        else:
+            np.testing.assert_allclose(
+                keras.ops.convert_to_numpy(v), old * (1 - 0.1 * 0.5), rtol=1e-6
+            )
+            decayed.add(v.name)
+    assert decayed == {"kernel"}
+
+
+def test_weight_decay_is_adamws_only():
+    with pytest.raises(ZooError, match="adamw"):
+        make_optimizer("adam", weight_decay=0.1)
+
+
+def test_schedules_warm_up_then_decay():
+    cosine = make_schedule(
+        1e-3,
+        schedule="cosine",
+        total_steps=1000,
+        warmup_steps=100,
+        min_learning_rate=1e-4,
+    )
+    lr = [float(cosine(step)) for step in (0, 50, 100, 550, 1000)]
+    np.testing.assert_allclose(lr, [0.0, 5e-4, 1e-3, 5.5e-4, 1e-4], rtol=1e-5)
+    step = make_schedule(1.0, schedule="step", step_every=10)
+    np.testing.assert_allclose(
+        [float(step(s)) for s in (0, 9, 10, 25)], [1, 1, 0.5, 0.25]
+    )
+    warm = make_schedule(2e-3, warmup_steps=10)
+    np.testing.assert_allclose(
+        [float(warm(s)) for s in (0, 5, 10, 500)], [0, 1e-3, 2e-3, 2e-3], rtol=1e-6
+    )
+    assert make_schedule(2e-3) == 2e-3
+    with pytest.raises(ZooError, match="total_steps"):
+        make_schedule(1e-3, schedule="cosine", warmup_steps=10)
+
+
+def test_compile_model_trains_with_adamw_and_a_schedule():
+    model = bigram_model(compile=False)
+    schedule = make_schedule(1e-2, schedule="cosine", total_steps=20, warmup_steps=2)
+    compile_model(model, optimizer="adamw", learning_rate=schedule, weight_decay=0.1)
+    ids = token_ids((64,))
+    ds = make_dataset(ids, seq_len=8, batch_size=4)
+    history = train(model, ds, epochs=2, steps_per_epoch=5, verbose=0)
+    assert history["loss"][-1] < history["loss"][0]
+    assert int(model.optimizer.iterations) == 10
+
+
+def test_early_stopping_stops_when_validation_stops_improving():
+    """With a learning rate too small to move a float32 weight, the validation
+    loss never improves: training stops after patience + 1 epochs."""
+    model = bigram_model(compile=False)
+    compile_model(model, optimizer="sgd", learning_rate=1e-30)
+    ids = token_ids((64,))
+    ds = make_dataset(ids, seq_len=8, batch_size=4)
+    valid = make_dataset(ids, seq_len=8, batch_size=4, training=False)
+    history = train(
+        model,
+        ds,
+        valid_ds=valid,
+        epochs=10,
+        steps_per_epoch=2,
+        early_stopping=2,
+        verbose=0,
+    )
+    assert len(history["loss"]) == 3
+    with pytest.raises(ZooError, match="valid_ds"):
+        train(model, ds, epochs=1, early_stopping=1, verbose=0)

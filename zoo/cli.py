@@ -27,7 +27,7 @@ import warnings
 from pathlib import Path
 
 from zoo import registry
-from zoo.registry import ALWAYS, FAMILIES, PRECISIONS
+from zoo.registry import ALWAYS, FAMILIES, OPTIMIZERS, PRECISIONS, SCHEDULES
 
 # What `zoo train MODEL` takes is the family's entry in `zoo.registry`: its
 # options and defaults, its recipe. This module parses and dispatches.
@@ -41,14 +41,19 @@ def _defaults_epilog() -> str:
         seen.setdefault(tuple(family.options.items()), []).append(family.name)
     for models in seen.values():
         table = FAMILIES[models[0]].options
-        opts = " ".join(_show_default(k, v, models[0]) for k, v in table.items())
-        lines += textwrap.wrap(
+        # A no-break space inside "--flag value" keeps the pair on one line.
+        opts = " ".join(
+            _show_default(k, v, models[0]).replace(" ", "\u00a0")
+            for k, v in table.items()
+        )
+        wrapped = textwrap.wrap(
             f"{', '.join(models)}: {opts}",
             width=86,
             initial_indent="  ",
             subsequent_indent="      ",
             break_on_hyphens=False,
         )
+        lines += [line.replace("\u00a0", " ") for line in wrapped]
     lines += [
         "",
         "gpt: --preset picks the sizes (tiny, laptop, gpt2_small); --context-length,",
@@ -77,6 +82,7 @@ def _show_default(key, value, model) -> str:
         "steps_per_epoch": "(one pass)",
         "beam_width": "(greedy)",
         "strategy": "(one device)",
+        "early_stopping": "(off)",
     }
     return f"{_flag(key)} {decided_later.get(key, '(preset)')}"
 
@@ -159,6 +165,39 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--dropout", type=float, default=None)
     train.add_argument("--learning-rate", type=float, default=None)
+    train.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        default=None,
+        help="language models (default: adam)",
+    )
+    train.add_argument(
+        "--weight-decay",
+        type=float,
+        default=None,
+        help="adamw's decoupled weight decay; not on biases, norms, embeddings",
+    )
+    train.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default=None,
+        help="learning rate: constant, cosine (to 0 at the last step) or step "
+        "(halved every epoch); --learning-rate is the peak",
+    )
+    train.add_argument(
+        "--warmup-steps",
+        type=_non_negative,
+        default=None,
+        help="linear warm-up steps first (constant and cosine)",
+    )
+    train.add_argument(
+        "--early-stopping",
+        type=_non_negative,
+        default=None,
+        metavar="PATIENCE",
+        help="stop when the validation loss has not improved for PATIENCE "
+        "epochs, keeping the best weights (default: off)",
+    )
     train.add_argument(
         "--xla",
         action=argparse.BooleanOptionalAction,
@@ -259,6 +298,18 @@ def _positive(text: str) -> int:
     return value
 
 
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer >= 0, got {text!r}"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
 def _flag(dest: str) -> str:
     return "--" + dest.replace("_", "-")
 
@@ -295,6 +346,15 @@ def _resolve_train_args(parser: argparse.ArgumentParser, args) -> None:
         parser.error(f"--dropout must be in [0, 1), got {args.dropout}")
     if args.learning_rate is not None and args.learning_rate <= 0:
         parser.error(f"--learning-rate must be > 0, got {args.learning_rate}")
+    if args.weight_decay and args.optimizer != "adamw":
+        parser.error(
+            f"--weight-decay is AdamW's decoupled decay; add --optimizer adamw "
+            f"(got --optimizer {args.optimizer})"
+        )
+    if args.weight_decay is not None and args.weight_decay < 0:
+        parser.error(f"--weight-decay must be >= 0, got {args.weight_decay}")
+    if args.warmup_steps and args.schedule == "step":
+        parser.error("--warmup-steps goes with the constant or cosine schedule")
     if args.strategy is not None:
         if xla_given:
             parser.error(

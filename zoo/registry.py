@@ -178,6 +178,17 @@ ALWAYS = ("out", "seed", "prompt")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 _TEXT = {"data": "shakespeare", "level": "char", "min_freq": None}
 _NEURAL = {"xla": True, "fresh": False}
+# How language models are optimised (zoo.training.make_optimizer and
+# make_schedule); spelled out here so that parsing needs no TensorFlow.
+OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
+SCHEDULES = ("constant", "cosine", "step")
+_OPTIMISE = {
+    "optimizer": "adam",
+    "weight_decay": 0.0,
+    "schedule": "constant",
+    "warmup_steps": 0,
+    "early_stopping": None,  # off
+}
 # Language models also scale: every local GPU, 16-bit arithmetic.
 _SCALE = {"strategy": None, "precision": "float32"}
 # The recurrent factories' own defaults (build_lstm: embedding 128, 256 units).
@@ -192,6 +203,7 @@ _RNN = {
     "num_layers": 1,
     "dropout": 0.0,
     "learning_rate": 2e-3,
+    **_OPTIMISE,
     **_NEURAL,
     **_SCALE,
 }
@@ -280,6 +292,7 @@ _FAMILIES = (
             "ff_dim": None,
             "dropout": 0.0,
             "learning_rate": 1e-3,
+            **_OPTIMISE,
             **_NEURAL,
             **_SCALE,
         },
@@ -314,6 +327,7 @@ _FAMILIES = (
             "ff_dim": 512,
             "dropout": 0.1,
             "learning_rate": 1e-3,
+            **_OPTIMISE,
             **_NEURAL,
             **_SCALE,
         },

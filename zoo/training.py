@@ -172,22 +172,149 @@ def make_loss(pad_id: int = PAD_ID) -> keras.losses.Loss:
     return TokenCrossEntropy(ignore_class=pad_id)
 
 
+# Optimizers `make_optimizer` (and `compile_model`) accept, and the learning
+# rate schedules of `make_schedule`.
+OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
+SCHEDULES = ("constant", "cosine", "step")
+# Variables AdamW never decays: biases, normalisation scales and offsets, and
+# embedding tables (by their Keras variable names).
+NO_WEIGHT_DECAY = ("bias", "gamma", "beta", "embeddings")
+
+
+def make_schedule(
+    learning_rate: float,
+    *,
+    schedule: str = "constant",
+    total_steps: int | None = None,
+    warmup_steps: int = 0,
+    min_learning_rate: float = 0.0,
+    step_every: int | None = None,
+    step_factor: float = 0.5,
+):
+    """A learning rate, or a Keras schedule of one, by name.
+
+    Args:
+        learning_rate: the peak rate (after warm-up).
+        schedule: "constant"; "cosine": cosine decay to `min_learning_rate`
+            at `total_steps` (`keras.optimizers.schedules.CosineDecay`);
+            "step": multiplied by `step_factor` every `step_every` steps
+            (`ExponentialDecay` with ``staircase=True``; Zaremba et al. halve
+            the rate every epoch).
+        total_steps: the steps of the whole run (cosine).
+        warmup_steps: linear warm-up from 0 over this many steps first
+            (constant and cosine).
+        min_learning_rate: where the cosine ends.
+        step_every: steps between two step decays.
+        step_factor: the step decay's factor, in (0, 1].
+
+    Returns:
+        A float (constant without warm-up) or a
+        `keras.optimizers.schedules.LearningRateSchedule`.
+
+    Example:
+        >>> lr = make_schedule(1e-3, schedule="cosine", total_steps=2000,
+        ...                    warmup_steps=100, min_learning_rate=1e-4)
+    """
+    if schedule not in SCHEDULES:
+        raise ZooError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if learning_rate <= 0:
+        raise ZooError(f"learning_rate must be > 0, got {learning_rate}")
+    if warmup_steps < 0:
+        raise ZooError(f"warmup_steps must be >= 0, got {warmup_steps}")
+    schedules = keras.optimizers.schedules
+    if schedule == "step":
+        if not step_every or step_every < 1 or not 0 < step_factor <= 1:
+            raise ZooError(
+                "a step schedule needs step_every >= 1 and step_factor in (0, 1], "
+                f"got {step_every!r} and {step_factor!r}"
+            )
+        if warmup_steps:
+            raise ZooError("the step schedule has no warm-up; use cosine")
+        return schedules.ExponentialDecay(
+            learning_rate, step_every, step_factor, staircase=True
+        )
+    if schedule == "constant":
+        if not warmup_steps:
+            return float(learning_rate)
+        # A cosine that ends where it starts: warm-up, then constant.
+        return schedules.CosineDecay(
+            0.0, 1, alpha=1.0, warmup_target=learning_rate, warmup_steps=warmup_steps
+        )
+    if not total_steps or total_steps <= warmup_steps:
+        raise ZooError(
+            f"a cosine schedule needs total_steps > warmup_steps ({warmup_steps}), "
+            f"got {total_steps!r}"
+        )
+    if not 0 <= min_learning_rate <= learning_rate:
+        raise ZooError(
+            f"min_learning_rate must be in [0, {learning_rate}], got "
+            f"{min_learning_rate}"
+        )
+    alpha = min_learning_rate / learning_rate
+    if not warmup_steps:
+        return schedules.CosineDecay(learning_rate, total_steps, alpha=alpha)
+    return schedules.CosineDecay(
+        0.0,
+        total_steps - warmup_steps,
+        alpha=alpha,
+        warmup_target=learning_rate,
+        warmup_steps=warmup_steps,
+    )
+
+
 def make_optimizer(
-    name: str = "adam", *, learning_rate: float = 2e-3, global_clipnorm: float = 1.0
+    name: str = "adam",
+    *,
+    learning_rate=2e-3,
+    global_clipnorm: float = 1.0,
+    weight_decay: float = 0.0,
+    beta_2: float = 0.999,
+    model: keras.Model | None = None,
 ) -> keras.optimizers.Optimizer:
-    """An optimizer by name, with gradients clipped by their global norm."""
+    """An optimizer by name, with gradients clipped by their global norm.
+
+    Args:
+        name: "adam", "adamw" (decoupled weight decay, Loshchilov & Hutter
+            2019), "rmsprop" or "sgd".
+        learning_rate: a float or a schedule (`make_schedule`).
+        global_clipnorm: clip the gradients' global norm to this.
+        weight_decay: AdamW's decoupled decay rate (0 for the others).
+        beta_2: Adam's and AdamW's second-moment decay (nanoGPT uses 0.99).
+        model: AdamW only: its biases, norms and embeddings
+            (`NO_WEIGHT_DECAY`) are excluded from the decay.
+    """
     optimizers = {
         "adam": keras.optimizers.Adam,
+        "adamw": keras.optimizers.AdamW,
         "rmsprop": keras.optimizers.RMSprop,
         "sgd": keras.optimizers.SGD,
     }
     if name not in optimizers:
         raise ZooError(f"optimizer must be one of {sorted(optimizers)}, got {name!r}")
-    if learning_rate <= 0:
+    if isinstance(learning_rate, (int, float)) and learning_rate <= 0:
         raise ZooError(f"learning_rate must be > 0, got {learning_rate}")
-    return optimizers[name](
-        learning_rate=learning_rate, global_clipnorm=global_clipnorm
-    )
+    if weight_decay < 0:
+        raise ZooError(f"weight_decay must be >= 0, got {weight_decay}")
+    if weight_decay and name != "adamw":
+        raise ZooError(
+            f"weight_decay is AdamW's (decoupled); {name} would add it to the "
+            "gradient instead. Use optimizer='adamw'"
+        )
+    kwargs = {"learning_rate": learning_rate, "global_clipnorm": global_clipnorm}
+    if name in ("adam", "adamw"):
+        kwargs["beta_2"] = beta_2
+    if name == "adamw":
+        kwargs["weight_decay"] = weight_decay
+    optimizer = optimizers[name](**kwargs)
+    if name == "adamw" and model is not None:
+        optimizer.exclude_from_weight_decay(
+            var_list=[
+                v
+                for v in model.trainable_variables
+                if v.name in NO_WEIGHT_DECAY or len(v.shape) < 2
+            ]
+        )
+    return optimizer
 
 
 def _resolve_jit_compile(model: keras.Model, jit_compile, strategy) -> bool:
@@ -234,8 +361,10 @@ def compile_model(
     model: keras.Model,
     *,
     optimizer: str = "adam",
-    learning_rate: float = 2e-3,
+    learning_rate=2e-3,
     global_clipnorm: float = 1.0,
+    weight_decay: float = 0.0,
+    beta_2: float = 0.999,
     pad_id: int = PAD_ID,
     jit_compile: bool | None = None,
     steps_per_execution: int = 1,
@@ -244,8 +373,12 @@ def compile_model(
 
     Args:
         model: a model that outputs logits over the vocabulary.
-        optimizer: "adam", "rmsprop" or "sgd".
-        learning_rate: step size.
+        optimizer: "adam", "adamw", "rmsprop" or "sgd" (`make_optimizer`).
+        learning_rate: step size: a float, or a schedule from `make_schedule`
+            (warm-up, cosine or step decay).
+        weight_decay: AdamW's decoupled weight decay; biases, norms and
+            embeddings are not decayed.
+        beta_2: Adam's and AdamW's second-moment decay.
         global_clipnorm: clip the gradients' global norm to this.
         pad_id: target id ignored by the loss and metrics.
         jit_compile: compile the train/eval steps with XLA. The default (None)
@@ -276,7 +409,12 @@ def compile_model(
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with scope:
         step_rule = make_optimizer(
-            optimizer, learning_rate=learning_rate, global_clipnorm=global_clipnorm
+            optimizer,
+            learning_rate=learning_rate,
+            global_clipnorm=global_clipnorm,
+            weight_decay=weight_decay,
+            beta_2=beta_2,
+            model=model,
         )
         if computes_in_float16(model):
             # float16 gradients underflow; the scale adapts (bfloat16 needs none).
@@ -387,9 +525,10 @@ def train(
     steps_per_epoch: int | None = None,
     run_dir: str | os.PathLike | None = None,
     callbacks=(),
+    early_stopping: int | None = None,
     verbose="auto",
 ) -> dict[str, list[float]]:
-    """Fit a compiled model; checkpoint, resume, and stop on NaN.
+    """Fit a compiled model; checkpoint, resume, stop on NaN or early.
 
     On several devices or machines, build the model inside a `tf.distribute`
     strategy's scope (see `make_strategy`) and call this as usual: Keras then
@@ -415,6 +554,10 @@ def train(
             with more `epochs` to go on training) and `run_dir/history.csv`
             the per-epoch log.
         callbacks: more Keras callbacks.
+        early_stopping: stop once the validation loss has not improved for
+            this many epochs, and keep the best epoch's weights
+            (`keras.callbacks.EarlyStopping`, ``restore_best_weights=True``);
+            needs `valid_ds`. Its patience counter starts afresh on a resume.
         verbose: passed to `fit` (the progress bar by default).
 
     Returns:
@@ -450,6 +593,17 @@ def train(
             run_dir = Path(run_dir) / f"worker_{strategy.cluster_resolver.task_id}"
     nan_guard = _StopOnNaN()
     cbs = [nan_guard, _EpochTimer(), *callbacks]
+    if early_stopping is not None:
+        if valid_ds is None or early_stopping < 0:
+            raise ZooError(
+                "early_stopping needs validation data (valid_ds) and a patience "
+                f">= 0, got {early_stopping!r}"
+            )
+        cbs.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=early_stopping, restore_best_weights=True
+            )
+        )
     if run_dir is not None:
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,8 @@ COMPILE_KEYWORDS = (
     "optimizer",
     "learning_rate",
     "global_clipnorm",
+    "weight_decay",
+    "beta_2",
     "pad_id",
     "jit_compile",
     "steps_per_execution",

@@ -68,3 +68,31 @@ def resume_note(out: Path | None, fresh: bool, log) -> None:
         )
     else:
         log(f"run folder {out}: rerun the same command to resume if interrupted")
+
+
+def learning_rate_for(
+    learning_rate: float,
+    *,
+    schedule: str,
+    warmup_steps: int,
+    min_learning_rate: float,
+    epochs: int,
+    steps_per_epoch: int | None,
+    train_ds,
+):
+    """The learning rate (or schedule) of a run of `epochs` epochs.
+
+    The cosine ends at the run's last step; the step schedule multiplies the
+    rate by 0.5 once per epoch (`zoo.training.make_schedule`).
+    """
+    from zoo.training import make_schedule
+
+    steps = steps_per_epoch or int(train_ds.cardinality())
+    return make_schedule(
+        learning_rate,
+        schedule=schedule,
+        total_steps=epochs * steps,
+        warmup_steps=warmup_steps,
+        min_learning_rate=min_learning_rate,
+        step_every=steps,
+    )

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from zoo import registry
 from zoo.errors import ZooError
-from zoo.recipes.common import Run, building, resume_note
+from zoo.recipes.common import Run, building, learning_rate_for, resume_note
 
 # The sizes `train_language_model` passes on to a factory when given.
 SIZES = ("embedding_dim", "units", "num_heads", "num_layers", "ff_dim")
@@ -118,6 +118,13 @@ def train_language_model(
     batch_size: int = 32,
     learning_rate: float = 2e-3,
     dropout: float = 0.0,
+    optimizer: str = "adam",
+    weight_decay: float = 0.0,
+    beta_2: float = 0.999,
+    schedule: str = "constant",
+    warmup_steps: int = 0,
+    min_learning_rate: float = 0.0,
+    early_stopping: int | None = None,
     xla: bool = True,
     strategy: str | None = None,
     precision: str = "float32",
@@ -141,7 +148,17 @@ def train_language_model(
         steps_per_epoch: batches per epoch (None: one pass over the text).
         seq_len: T, tokens per training window (GPT: default its context).
         batch_size: B (the global batch under a strategy).
-        learning_rate: Adam's step size.
+        learning_rate: the (peak) step size.
+        optimizer: "adam", "adamw", "rmsprop" or "sgd".
+        weight_decay: AdamW's decoupled weight decay (not on biases, norms
+            and embeddings).
+        beta_2: Adam's and AdamW's second-moment decay.
+        schedule: "constant", "cosine" (to `min_learning_rate` at the last
+            step) or "step" (halved every epoch); `zoo.training.make_schedule`.
+        warmup_steps: linear warm-up steps first (constant and cosine).
+        min_learning_rate: where the cosine ends.
+        early_stopping: stop when the validation loss has not improved for
+            this many epochs, keeping the best weights (None: off).
         dropout: dropout rate of the model.
         xla: compile the training step with XLA (off under a strategy).
         strategy: None, "mirrored" or "multi_worker" (`zoo.distribute`).
@@ -186,12 +203,27 @@ def train_language_model(
         model = build_language_model(
             family, tokenizer.vocab_size, dropout=dropout, **sizes
         )
-        compile_model(model, learning_rate=learning_rate, jit_compile=xla)
-    context = _context_length(model)
-    seq_len = seq_len or context
-    batches = {"seq_len": seq_len, "batch_size": batch_size}
-    train_ds = make_dataset(ids["train"], seed=seed, **batches)
-    valid_ds = make_dataset(ids["valid"], training=False, **batches)
+        context = _context_length(model)
+        seq_len = seq_len or context
+        batches = {"seq_len": seq_len, "batch_size": batch_size}
+        train_ds = make_dataset(ids["train"], seed=seed, **batches)
+        valid_ds = make_dataset(ids["valid"], training=False, **batches)
+        compile_model(  # in the scope and precision too
+            model,
+            optimizer=optimizer,
+            learning_rate=learning_rate_for(
+                learning_rate,
+                schedule=schedule,
+                warmup_steps=warmup_steps,
+                min_learning_rate=min_learning_rate,
+                epochs=epochs,
+                steps_per_epoch=steps_per_epoch,
+                train_ds=train_ds,
+            ),
+            weight_decay=weight_decay,
+            beta_2=beta_2,
+            jit_compile=xla,
+        )
     log(f"model: {model.name}, {model.count_params():,} parameters")
     if made is not None:
         n = made.num_replicas_in_sync
@@ -209,6 +241,7 @@ def train_language_model(
         epochs=epochs,
         steps_per_epoch=steps_per_epoch,
         run_dir=run_dir,
+        early_stopping=early_stopping,
         verbose=verbose,
     )
     seconds = time.perf_counter() - start

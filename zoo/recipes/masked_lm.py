@@ -17,7 +17,7 @@ import os
 import time
 from pathlib import Path
 
-from zoo.recipes.common import Run, building, resume_note
+from zoo.recipes.common import Run, building, learning_rate_for, resume_note
 from zoo.recipes.language_model import _data_name, prepare_text
 from zoo.text import PAD_ID
 
@@ -35,6 +35,13 @@ def train_masked_lm(
     train_chars: int | None = None,
     valid_chars: int | None = None,
     learning_rate: float = 1e-3,
+    optimizer: str = "adam",
+    weight_decay: float = 0.0,
+    beta_2: float = 0.999,
+    schedule: str = "constant",
+    warmup_steps: int = 0,
+    min_learning_rate: float = 0.0,
+    early_stopping: int | None = None,
     xla: bool = True,
     strategy: str | None = None,
     precision: str = "float32",
@@ -60,7 +67,17 @@ def train_masked_lm(
         train_chars: use only the first this many characters of the training
             text (None: all of it).
         valid_chars: the same for the validation text.
-        learning_rate: Adam's step size.
+        learning_rate: the (peak) step size.
+        optimizer: "adam", "adamw", "rmsprop" or "sgd".
+        weight_decay: AdamW's decoupled weight decay (not on biases, norms
+            and embeddings).
+        beta_2: Adam's and AdamW's second-moment decay.
+        schedule: "constant", "cosine" (to `min_learning_rate` at the last
+            step) or "step" (halved every epoch); `zoo.training.make_schedule`.
+        warmup_steps: linear warm-up steps first (constant and cosine).
+        min_learning_rate: where the cosine ends.
+        early_stopping: stop when the validation loss has not improved for
+            this many epochs, keeping the best weights (None: off).
         xla: compile the training step with XLA (off under a strategy).
         strategy: None, "mirrored" or "multi_worker" (`zoo.distribute`).
         precision: "float32", "mixed_float16" or "mixed_bfloat16".
@@ -99,21 +116,36 @@ def train_masked_lm(
     keras.utils.set_random_seed(seed)
     with building(strategy, precision):
         model = build_bert_mlm(tokenizer.vocab_size, compile=False, **model_kwargs)
-        compile_model(model, learning_rate=learning_rate, jit_compile=xla)
-    batches = {
-        "seq_len": seq_len,
-        "batch_size": batch_size,
-        "vocab_size": tokenizer.vocab_size,
-    }
-    train_ds = make_mlm_dataset(
-        tokenizer.encode(corpus.train[:train_chars]), seed=seed, **batches
-    )
-    valid_ds = make_mlm_dataset(
-        tokenizer.encode(corpus.valid[:valid_chars]),
-        seed=seed,
-        training=False,
-        **batches,
-    )
+        batches = {
+            "seq_len": seq_len,
+            "batch_size": batch_size,
+            "vocab_size": tokenizer.vocab_size,
+        }
+        train_ds = make_mlm_dataset(
+            tokenizer.encode(corpus.train[:train_chars]), seed=seed, **batches
+        )
+        valid_ds = make_mlm_dataset(
+            tokenizer.encode(corpus.valid[:valid_chars]),
+            seed=seed,
+            training=False,
+            **batches,
+        )
+        compile_model(  # in the scope and precision too
+            model,
+            optimizer=optimizer,
+            learning_rate=learning_rate_for(
+                learning_rate,
+                schedule=schedule,
+                warmup_steps=warmup_steps,
+                min_learning_rate=min_learning_rate,
+                epochs=epochs,
+                steps_per_epoch=steps_per_epoch,
+                train_ds=train_ds,
+            ),
+            weight_decay=weight_decay,
+            beta_2=beta_2,
+            jit_compile=xla,
+        )
     log(f"model: {model.name}, {model.count_params():,} parameters")
     run_dir = None if out_dir is None else Path(out_dir)
     resume_note(run_dir, fresh, log)
@@ -125,6 +157,7 @@ def train_masked_lm(
         epochs=epochs,
         steps_per_epoch=steps_per_epoch,
         run_dir=run_dir,
+        early_stopping=early_stopping,
         verbose=verbose,
     )
     summary = {
