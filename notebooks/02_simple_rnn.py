@@ -82,7 +82,6 @@ from zoo import (
     load_corpus,
     make_dataset,
 )
-from zoo.data import Corpus
 from zoo.recipes import train_language_model
 
 # %% [markdown]
@@ -386,12 +385,9 @@ model.summary()
 # first steps are slow: XLA compiles the training step once, then reuses it.
 
 # %%
-notebook_corpus = Corpus(  # the notebook's slices of the plays
-    "shakespeare",
-    train=corpus.train[:TRAIN_CHARS],
-    valid=corpus.valid[:VALID_CHARS],
-    test=corpus.test[:VALID_CHARS],
-)
+notebook_corpus = corpus.head(
+    TRAIN_CHARS, VALID_CHARS, VALID_CHARS
+)  # the notebook's slices
 run = train_language_model(
     "elman_rnn",  # build_simple_rnn(from_equations=True): zoo.registry
     notebook_corpus,

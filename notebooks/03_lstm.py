@@ -73,7 +73,6 @@ from zoo import (
     load_corpus,
     make_dataset,
 )
-from zoo.data import Corpus
 from zoo.recipes import train_language_model
 
 # %% [markdown]
@@ -95,7 +94,7 @@ EMBEDDING_DIM = 32 if FAST else 64  # E
 UNITS = 64 if FAST else 256  # size of h and of the cell state c
 LEARNING_RATE = 2e-3
 EPOCHS = 1 if FAST else 5  # 5 for a readable sample
-STEPS_PER_EPOCH = 20 if FAST else 200  # 5 x 200 steps: ~4x the SimpleRNN time
+STEPS_PER_EPOCH = 20 if FAST else 200  # 5 x 200 steps (times: the README table)
 
 LISTING_EMBEDDING_DIM = 16  # the listings' sizes (up to 256 / 1024) are far bigger;
 LISTING_UNITS = 32  # small here, so "as written" builds in a moment
@@ -326,12 +325,9 @@ model.summary()
 # `zoo.training.train`. It builds its own copy of the model above.
 
 # %%
-notebook_corpus = Corpus(  # the notebook's slices of the plays
-    "shakespeare",
-    train=corpus.train[:TRAIN_CHARS],
-    valid=corpus.valid[:VALID_CHARS],
-    test=corpus.test[:TEST_CHARS],
-)
+notebook_corpus = corpus.head(
+    TRAIN_CHARS, VALID_CHARS, TEST_CHARS
+)  # the notebook's slices
 run = train_language_model(
     "lstm",
     notebook_corpus,

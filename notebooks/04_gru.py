@@ -76,7 +76,6 @@ from zoo import (
     load_corpus,
     make_dataset,
 )
-from zoo.data import Corpus
 from zoo.generation import step_logits
 from zoo.plotting import logit_change, plot_logit_change
 from zoo.recipes import train_language_model
@@ -99,7 +98,7 @@ EMBEDDING_DIM = 32 if FAST else 64  # E
 UNITS = 64 if FAST else 256  # size of the GRU state h
 LEARNING_RATE = 2e-3
 EPOCHS = 1 if FAST else 5  # 5 for a readable sample
-STEPS_PER_EPOCH = 20 if FAST else 200  # 5 x 200 steps: ~4x the SimpleRNN time
+STEPS_PER_EPOCH = 20 if FAST else 200  # 5 x 200 steps (times: the README table)
 
 LISTING_EMBEDDING_DIM = 16  # the listing leaves its sizes open (zoo's record
 LISTING_UNITS = 32  # says 256 / 1024); small here, so it builds in a moment
@@ -301,12 +300,9 @@ print("step by step == whole window")
 # `zoo.training.train`. It builds its own copy of the model above.
 
 # %%
-notebook_corpus = Corpus(  # the notebook's slices of the plays
-    "shakespeare",
-    train=corpus.train[:TRAIN_CHARS],
-    valid=corpus.valid[:VALID_CHARS],
-    test=corpus.test[:VALID_CHARS],
-)
+notebook_corpus = corpus.head(
+    TRAIN_CHARS, VALID_CHARS, VALID_CHARS
+)  # the notebook's slices
 run = train_language_model(
     "gru",
     notebook_corpus,

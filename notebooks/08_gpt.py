@@ -86,7 +86,6 @@ from zoo import (
     make_dataset,
     plot_history,
 )
-from zoo.data import Corpus
 from zoo.generation import NEVER_SAMPLED, step_logits
 from zoo.layers.embedding import TiedEmbedding
 from zoo.models.gpt import GPT_PRESETS, build_gpt, count_gpt_params
@@ -368,12 +367,9 @@ assert gpt_change[k:].max() > 0  # ... but it does read the changed token itself
 # `zoo.training.train`. It builds its own copy of the model above.
 
 # %%
-notebook_corpus = Corpus(  # the notebook's slices of the plays
-    "shakespeare",
-    train=corpus.train[:TRAIN_CHARS],
-    valid=corpus.valid[:VALID_CHARS],
-    test=corpus.test[:VALID_CHARS],
-)
+notebook_corpus = corpus.head(
+    TRAIN_CHARS, VALID_CHARS, VALID_CHARS
+)  # the notebook's slices
 start = time.perf_counter()
 run = train_language_model(
     "gpt",

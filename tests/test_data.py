@@ -443,3 +443,10 @@ def test_corpus_is_frozen():
     corpus = Corpus("x", train="a", valid="b", test="c")
     with pytest.raises(AttributeError):
         corpus.train = "z"
+
+
+def test_corpus_head_cuts_each_split():
+    corpus = Corpus("demo", train="abcdef", valid="ghij", test="klm")
+    cut = corpus.head(3, None, 1)
+    assert (cut.train, cut.valid, cut.test) == ("abc", "ghij", "k")
+    assert cut.name == "demo" and corpus.train == "abcdef"

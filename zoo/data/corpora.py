@@ -15,6 +15,7 @@ so no sentence of the validation or test text also sits in the training text.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gzip
 import hashlib
@@ -71,6 +72,16 @@ class Corpus:
     def splits(self) -> dict[str, str]:
         """The three texts by split name: {"train": ..., "valid": ..., "test": ...}."""
         return {"train": self.train, "valid": self.valid, "test": self.test}
+
+    def head(self, train=None, valid=None, test=None) -> Corpus:
+        """The same corpus cut to the first `train`, `valid` and `test`
+        characters of its splits (None: the whole split), for quick runs."""
+        return dataclasses.replace(
+            self,
+            train=self.train[:train],
+            valid=self.valid[:valid],
+            test=self.test[:test],
+        )
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{k}={len(v):,} chars" for k, v in self.splits.items())
