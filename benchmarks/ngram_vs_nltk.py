@@ -134,7 +134,9 @@ def run(
     train_ids, held_out_ids = _ids(tokenizer, train), _ids(tokenizer, held_out)
     characters = tokenizer.vocabulary[len(SPECIAL_TOKENS) :]
 
-    ours = NGramLM(order, discount=discount, uniform_floor=False)
+    ours = NGramLM(
+        order, smoothing="kneser_ney_single", discount=discount, uniform_floor=False
+    )
     _, zoo_fit = _timed(lambda: ours.fit(train_ids, vocab_size=tokenizer.vocab_size))
     zoo_ppl, zoo_eval = _timed(lambda: ours.perplexity(held_out_ids))
 

@@ -56,8 +56,9 @@
 #
 # What to look for: a bigram model counted by hand agrees with `zoo`'s; plain
 # maximum likelihood gives perplexity **inf** on new text; add-k and Kneser-Ney
-# smoothing fix that, and Kneser-Ney is best at a small order (3 on the full
-# text) before the counts get too sparse.
+# smoothing fix that; Kneser-Ney with one discount is best at a small order
+# before the counts get too sparse, and modified Kneser-Ney, with three
+# discounts per order, gains more from longer contexts.
 
 # %% [markdown]
 # ## Setup
@@ -90,8 +91,8 @@ FAST = os.environ.get("ZOO_FAST") == "1"
 TRAIN_CHARS = 300_000 if FAST else None  # None = all ~4 M characters (~1 M words)
 MIN_FREQ = 2  # rarer words become <unk>
 ORDERS = [1, 2, 3, 4, 5]
-SMOOTHINGS = ["mle", "add_k", "kneser_ney"]
-DISCOUNT = 0.75  # Kneser-Ney's absolute discount D
+SMOOTHINGS = ["mle", "add_k", "kneser_ney_single", "kneser_ney"]
+DISCOUNT = 0.75  # the one discount D of kneser_ney_single
 K = 1.0  # add-k's pseudo-count (1 = Laplace)
 PROMPT = "COUNTESS.\n"
 MAX_NEW_TOKENS = 40 if FAST else 120
@@ -202,7 +203,13 @@ assert bigram.perplexity(valid_ids) == math.inf
 #   gives the saved mass to a lower-order model, whose counts are
 #   *continuation* counts: how many different words come before $w$, not how
 #   often $w$ occurs. ("Francisco" is frequent but almost only after "San",
-#   so it should be a rare guess after an unseen context.)
+#   so it should be a rare guess after an unseen context.) zoo has it twice:
+#   `kneser_ney_single` with one D for every count (the textbook form, and
+#   what `nltk.lm` implements), and `kneser_ney`, the default, Chen and
+#   Goodman's *modified* Kneser-Ney: three discounts per order, for n-grams
+#   seen once, twice and three times or more, each estimated from that
+#   order's counts of counts. It is the variant behind the published n-gram
+#   baselines.
 
 # %% [markdown]
 # ## Orders and smoothings, compared on held-out text
@@ -223,6 +230,8 @@ print(f"{len(SMOOTHINGS) * len(ORDERS)} models in {time.perf_counter() - start:.
 print("order " + "".join(f"{s:>14}" for s in SMOOTHINGS))
 for order in ORDERS:
     print(f"{order:>5} " + "".join(f"{results[s][order]:>14.1f}" for s in SMOOTHINGS))
+best = {s: min(ORDERS, key=lambda n, s=s: results[s][n]) for s in SMOOTHINGS[2:]}
+print("best order:", best)
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 4))
@@ -242,10 +251,14 @@ plt.show()
 # What the table says: maximum likelihood is finite only for the unigram model
 # (every vocabulary word occurs in training). Add-k gets *worse* as the order
 # grows: the longer the context, the fewer times it was seen, and the more
-# the k pseudo-counts flatten its distribution. Kneser-Ney is best at a small
-# order (3 on the full text, 2 on the smaller fast-mode slice: less text, fewer
+# the k pseudo-counts flatten its distribution. Kneser-Ney is best at the
+# small order printed above (smaller on the fast-mode slice: less text, fewer
 # long contexts seen) and then gets only slowly worse, because for a context it
 # has not seen it backs off to shorter ones instead of guessing uniformly.
+# Compare the two Kneser-Ney columns: with one D, n-grams seen once and
+# n-grams seen a hundred times lose the same amount; three discounts take
+# less from frequent n-grams, so the modified column is lower at every order
+# above one.
 #
 # The unigram perplexities are about equal: with only one order there is
 # nothing to back off to, and every smoothing is close to plain counting.
@@ -260,8 +273,8 @@ plt.show()
 # `MIN_FREQ` times"; there are many in fast mode, whose vocabulary is small.
 
 # %%
-best_order = min(ORDERS, key=lambda n: results["kneser_ney"][n])
-lm = NGramLM(best_order, discount=DISCOUNT).fit(train_ids, vocab_size=V)
+best_order = best["kneser_ney"]
+lm = NGramLM(best_order).fit(train_ids, vocab_size=V)  # modified Kneser-Ney
 print(f"Kneser-Ney, order {best_order}:")
 print(
     zoo.generate(
@@ -328,7 +341,8 @@ print(restored, restored.get_config())
 # 1. Compute the probability of one validation sentence by hand with
 #    `p_bigram` (use add-1 smoothing) and check it against
 #    `NGramLM(2, smoothing="add_k").log_prob(...)`.
-# 2. Vary `DISCOUNT` over 0.1, 0.5, 0.75, 0.9 for a trigram Kneser-Ney model.
+# 2. Vary `DISCOUNT` over 0.1, 0.5, 0.75, 0.9 for a trigram
+#    `kneser_ney_single` model.
 #    Which gives the lowest validation perplexity? Does the best value change
 #    with the amount of training text?
 # 3. Plot validation perplexity against the number of training characters

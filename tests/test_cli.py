@@ -145,6 +145,9 @@ def test_train_defaults_depend_on_the_model(argv, expected):
         (["train", "gru", "--dropout", "1.5"], "--dropout must be in [0, 1)"),
         (["train", "gpt", "--learning-rate", "0"], "--learning-rate must be > 0"),
         (["evaluate", "m.keras", "--beam-width", "0"], "positive integer"),
+        (["train", "gpt", "--stateful"], "--stateful does not apply to gpt"),
+        (["train", "lstm", "--clipnorm", "0"], "--clipnorm must be > 0"),
+        (["train", "gru", "--decay-after", "0"], "positive integer"),
     ],
 )
 def test_bad_arguments_give_usage_not_traceback(args, message):
@@ -434,3 +437,23 @@ def test_train_with_adamw_cosine_warmup_and_early_stopping(tmp_path, capsys):
 
     bundle = zoo_package.load(run / "model.keras")
     assert bundle.info["family"] == "lstm"
+
+
+@pytest.mark.slow
+def test_stateful_training_on_a_ptb_folder_with_zarembas_schedule(tmp_path, capsys):
+    """Truncated BPTT from the command line: streams, SGD, a step schedule
+    that starts late and a gradient clip; `zoo evaluate` scores the test split
+    as streams with the state carried, every token after the first once."""
+    folder, _, tokens = _ptb_folder(tmp_path)
+    run = tmp_path / "lstm"
+    args = [
+        "train", "lstm", "--data", folder, "--level", "word", "--stateful",
+        "--batch-size", "2", "--seq-len", "3", "--steps-per-epoch", "2",
+        "--epochs", "2", "--optimizer", "sgd", "--learning-rate", "1",
+        "--schedule", "step", "--decay-after", "1", "--clipnorm", "0.25",
+        "--embedding-dim", "8", "--units", "8", "--out", run,
+    ]  # fmt: skip
+    out, _ = main(capsys, *args)
+    assert "validation perplexity" in out
+    out, _ = main(capsys, "evaluate", run / "model.keras")
+    assert f"over {tokens - 1:,} tokens ({folder})" in out

@@ -63,10 +63,10 @@ def repository_files() -> list[Path]:
     return [path for path in paths if path.is_file()]
 
 
-def test_pitfall_rows_are_numbered_one_to_24_once_each():
+def test_pitfall_rows_are_numbered_from_one_once_each():
     text = PITFALLS.read_text(encoding="utf-8")
     numbers = [int(n) for n in ROW.findall(text)]
-    assert numbers == list(range(1, 25))
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 24
     for n, row in pitfall_rows().items():
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         assert len(cells) == 4 and all(cells), f"row {n} needs four filled cells"

@@ -1,6 +1,7 @@
 """Tests for zoo.models.ngram.NGramLM: counts, smoothing, perplexity, saving."""
 
 import collections
+import json
 import math
 
 import numpy as np
@@ -123,7 +124,8 @@ def test_add_k_hand_value(tiny):
 
 
 def test_kneser_ney_hand_values(tiny):
-    """Worked by hand for D = 0.75 (see the comments for each number).
+    """One discount (``kneser_ney_single``), worked by hand for D = 0.75 (see
+    the comments for each number).
 
     Continuation counts N1+(• y): the, mat, dog, log, on, cat: 1; sat, the: 2
     ("The" at the start: 1, after BOS); 10 distinct bigrams, 8 words seen.
@@ -134,7 +136,9 @@ def test_kneser_ney_hand_values(tiny):
     p1_the = (2 - 0.75) / 10 + 0.06  # 0.185
     p1_mat = (1 - 0.75) / 10 + 0.06  # 0.085
 
-    bigram = NGramLM(2, discount=0.75).fit(ids, vocab_size=tok.vocab_size)
+    bigram = NGramLM(2, smoothing="kneser_ney_single", discount=0.75).fit(
+        ids, vocab_size=tok.vocab_size
+    )
     # Highest order uses counts: c(" on the") = 2, c(" on" •) = 2, one type.
     expected = (2 - 0.75) / 2 + 0.75 * 1 / 2 * p1_the
     assert expected == pytest.approx(0.694375)
@@ -142,7 +146,9 @@ def test_kneser_ney_hand_values(tiny):
         expected, abs=1e-14
     )
 
-    trigram = NGramLM(3, discount=0.75).fit(ids, vocab_size=tok.vocab_size)
+    trigram = NGramLM(3, smoothing="kneser_ney_single", discount=0.75).fit(
+        ids, vocab_size=tok.vocab_size
+    )
     # P(" the" | " sat on"): trigram count 2 of 2; the bigram level uses the
     # continuation count N1+(• " on the") = 1 (only " sat" precedes it), not 2.
     p2 = (1 - 0.75) / 1 + 0.75 * 1 / 1 * p1_the
@@ -367,12 +373,13 @@ def test_nltk_kneser_ney_parity():
         test_grams = [g for s in test for g in ngrams(padded(s, order), order)]
         expected = theirs.perplexity(test_grams)  # 2 ** mean of -log2 p
         assert np.isfinite(expected)
-        ours = NGramLM(order, discount=0.75, uniform_floor=False).fit(
-            train, vocab_size=V
-        )
+        ours = NGramLM(
+            order, smoothing="kneser_ney_single", discount=0.75, uniform_floor=False
+        ).fit(train, vocab_size=V)
         assert ours.perplexity(test) == pytest.approx(expected, rel=1e-9)
         # With the uniform floor (the default) the numbers differ a little.
-        floored = NGramLM(order, discount=0.75).fit(train, vocab_size=V)
+        floored = NGramLM(order, smoothing="kneser_ney_single", discount=0.75)
+        floored = floored.fit(train, vocab_size=V)
         assert floored.perplexity(test) != pytest.approx(expected, rel=1e-6)
 
 
@@ -390,13 +397,14 @@ def test_generate_with_an_ngram_model(tiny):
 def test_modified_kneser_ney_discounts_from_counts_of_counts():
     """n1=4, n2=2, n3=1, n4=1: Y = 4 / (4 + 4) = 0.5, and
     D1 = 1 - 2*0.5*2/4 = 0.5, D2 = 2 - 3*0.5*1/2 = 1.25, D3 = 3 - 4*0.5*1/1 = 1."""
-    lm = NGramLM(2, smoothing="modified_kneser_ney")
+    lm = NGramLM(2)  # the default is modified Kneser-Ney
+    assert lm.smoothing == "kneser_ney"
     counts = np.array([0, 1, 1, 1, 1, 2, 2, 3, 4], np.float64)
     np.testing.assert_allclose(lm._discounts(counts), [0.0, 0.5, 1.25, 1.0])
     # An estimate that falls outside (0, k), or is undefined, uses `discount`.
     no_twos = np.array([1, 1, 3], np.float64)
     np.testing.assert_allclose(lm._discounts(no_twos), [0.0, 0.75, 0.75, 0.75])
-    single = NGramLM(2, smoothing="kneser_ney", discount=0.6)
+    single = NGramLM(2, smoothing="kneser_ney_single", discount=0.6)
     np.testing.assert_allclose(single._discounts(counts), [0.0, 0.6, 0.6, 0.6])
 
 
@@ -462,9 +470,7 @@ def test_modified_kneser_ney_equals_the_textbook_recursion(order):
     sentences = [
         rng.integers(5, vocab_size, size=rng.integers(3, 15)) for _ in range(40)
     ]
-    lm = NGramLM(order, smoothing="modified_kneser_ney").fit(
-        sentences, vocab_size=vocab_size
-    )
+    lm = NGramLM(order, smoothing="kneser_ney").fit(sentences, vocab_size=vocab_size)
     reference = _reference_modified_kneser_ney(sentences, order, vocab_size)
     for context in ([], [5], [6, 7], [11, 5, 9], [8, 8, 8]):
         probs = lm.next_token_probs(np.array(context, np.int64))
@@ -488,6 +494,28 @@ def test_modified_kneser_ney_beats_one_discount_on_held_out_text():
         name: NGramLM(3, smoothing=name)
         .fit(train, vocab_size=vocab_size)
         .perplexity(held_out)
-        for name in ("kneser_ney", "modified_kneser_ney")
+        for name in ("kneser_ney_single", "kneser_ney")
     }
-    assert scores["modified_kneser_ney"] <= scores["kneser_ney"], scores
+    assert scores["kneser_ney"] <= scores["kneser_ney_single"], scores
+
+
+def test_a_version_1_file_keeps_its_one_discount(tmp_path):
+    """Before format 2, "kneser_ney" meant one discount: such a file still
+    loads as that model, under its new name."""
+    rng = np.random.default_rng(5)
+    V = 20
+    single = NGramLM(3, smoothing="kneser_ney_single", discount=0.6)
+    single.fit(random_sentences(rng, V, 40), vocab_size=V)
+    single.save(tmp_path / "new.ngram")
+    with np.load(tmp_path / "new.ngram") as data:
+        arrays = {name: data[name] for name in data.files}
+    config = json.loads(str(arrays["config"]))
+    arrays["config"] = np.array(json.dumps({**config, "smoothing": "kneser_ney"}))
+    arrays["format_version"] = np.array(1)
+    with open(tmp_path / "old.ngram", "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+    old = NGramLM.load(tmp_path / "old.ngram")
+    assert old.smoothing == "kneser_ney_single"
+    np.testing.assert_array_equal(
+        old.next_token_probs([6, 7]), single.next_token_probs([6, 7])
+    )

@@ -646,6 +646,19 @@ def test_schedules_warm_up_then_decay():
         make_schedule(1e-3, schedule="cosine", warmup_steps=10)
 
 
+def test_step_schedule_can_start_late_as_zaremba_does():
+    """Zaremba et al.: rate 1 for 4 epochs, then halved at every epoch."""
+    steps = 10  # per epoch
+    late = make_schedule(
+        1.0, schedule="step", step_every=steps, first_step=4 * steps, total_steps=130
+    )
+    epochs = [float(late(epoch * steps)) for epoch in range(13)]
+    np.testing.assert_allclose(epochs, [1, 1, 1, 1] + [0.5**k for k in range(1, 10)])
+    assert float(late(4 * steps - 1)) == 1.0  # the last step of epoch 4
+    with pytest.raises(ZooError, match="first_step"):
+        make_schedule(1.0, schedule="step", step_every=10, first_step=0, total_steps=9)
+
+
 def test_compile_model_trains_with_adamw_and_a_schedule():
     model = bigram_model(compile=False)
     schedule = make_schedule(1e-2, schedule="cosine", total_steps=20, warmup_steps=2)

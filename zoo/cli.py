@@ -73,6 +73,8 @@ def _show_default(key, value, model) -> str:
         return "--[no-]xla (on)"
     if key == "fresh":
         return "--fresh"
+    if key == "stateful":
+        return "--stateful (off)"
     if value is not None:
         return f"{_flag(key)} {value}"
     decided_later = {
@@ -182,7 +184,29 @@ def _parser() -> argparse.ArgumentParser:
         choices=SCHEDULES,
         default=None,
         help="learning rate: constant, cosine (to 0 at the last step) or step "
-        "(halved every epoch); --learning-rate is the peak",
+        "(halved every epoch after --decay-after); --learning-rate is the peak",
+    )
+    train.add_argument(
+        "--decay-after",
+        type=_positive,
+        default=None,
+        metavar="EPOCHS",
+        help="step schedule: epochs at the full rate before the first halving "
+        "(recurrent models; default 1)",
+    )
+    train.add_argument(
+        "--clipnorm",
+        type=float,
+        default=None,
+        help="clip the gradients' global norm to this (recurrent models; default 1.0)",
+    )
+    train.add_argument(
+        "--stateful",
+        action="store_true",
+        default=None,
+        help="recurrent models: truncated backpropagation through time; the "
+        "text is read as --batch-size streams and the state is carried from "
+        "batch to batch (reset every epoch)",
     )
     train.add_argument(
         "--warmup-steps",
@@ -222,8 +246,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--smoothing",
         default=None,
-        choices=["kneser_ney", "modified_kneser_ney", "add_k", "mle"],
-        help="ngram smoothing (default: kneser_ney)",
+        choices=["kneser_ney", "kneser_ney_single", "add_k", "mle"],
+        help="ngram smoothing (default: kneser_ney, modified Kneser-Ney with three "
+        "discounts per order; kneser_ney_single: one discount, as nltk)",
     )
     train.add_argument(
         "--beam-width",
@@ -355,6 +380,8 @@ def _resolve_train_args(parser: argparse.ArgumentParser, args) -> None:
         parser.error(f"--weight-decay must be >= 0, got {args.weight_decay}")
     if args.warmup_steps and args.schedule == "step":
         parser.error("--warmup-steps goes with the constant or cosine schedule")
+    if args.clipnorm is not None and not args.clipnorm > 0:
+        parser.error(f"--clipnorm must be > 0, got {args.clipnorm}")
     if args.strategy is not None:
         if xla_given:
             parser.error(

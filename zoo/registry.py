@@ -204,6 +204,11 @@ _RNN = {
     "dropout": 0.0,
     "learning_rate": 2e-3,
     **_OPTIMISE,
+    # Zaremba et al.'s recipe needs these three: the gradient clip, when the
+    # step schedule starts halving, and the state carried across batches.
+    "clipnorm": 1.0,
+    "decay_after": 1,
+    "stateful": False,
     **_NEURAL,
     **_SCALE,
 }

@@ -190,6 +190,7 @@ def make_schedule(
     min_learning_rate: float = 0.0,
     step_every: int | None = None,
     step_factor: float = 0.5,
+    first_step: int | None = None,
 ):
     """A learning rate, or a Keras schedule of one, by name.
 
@@ -206,6 +207,9 @@ def make_schedule(
         min_learning_rate: where the cosine ends.
         step_every: steps between two step decays.
         step_factor: the step decay's factor, in (0, 1].
+        first_step: the step of the first decay (default `step_every`); for
+            Zaremba et al.'s "halve every epoch after the 4th", 4 epochs of
+            steps (`PiecewiseConstantDecay`, to `total_steps`).
 
     Returns:
         A float (constant without warm-up) or a
@@ -230,8 +234,21 @@ def make_schedule(
             )
         if warmup_steps:
             raise ZooError("the step schedule has no warm-up; use cosine")
-        return schedules.ExponentialDecay(
-            learning_rate, step_every, step_factor, staircase=True
+        if first_step is None or first_step == step_every:
+            return schedules.ExponentialDecay(
+                learning_rate, step_every, step_factor, staircase=True
+            )
+        if first_step < 1 or not total_steps:
+            raise ZooError(
+                "a step schedule with a first_step needs first_step >= 1 and "
+                f"total_steps, got {first_step!r} and {total_steps!r}"
+            )
+        # The optimizer counts steps from 0: step `first_step` is the first
+        # one at the lower rate, so each boundary is the step before.
+        firsts = range(first_step, max(total_steps, first_step + 1), step_every)
+        return schedules.PiecewiseConstantDecay(
+            [b - 1 for b in firsts],
+            [learning_rate * step_factor**k for k in range(len(firsts) + 1)],
         )
     if schedule == "constant":
         if not warmup_steps:
@@ -516,6 +533,30 @@ class _Backup(keras.callbacks.BackupAndRestore):
             super().on_epoch_end(epoch, logs)
 
 
+def reset_states(model: keras.Model) -> int:
+    """Zero the carried state of every stateful recurrent layer of `model`.
+
+    Returns:
+        How many layers were reset (0 for a model that carries no state).
+    """
+    layers = [layer for layer in model.layers if getattr(layer, "stateful", False)]
+    for layer in layers:
+        layer.reset_state()
+    return len(layers)
+
+
+class _ResetStates(keras.callbacks.Callback):
+    """Truncated backpropagation through time: a stateful model carries its
+    state from batch to batch within an epoch, and starts every epoch and
+    every evaluation from zeros (the streams start over)."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        reset_states(self.model)
+
+    def on_test_begin(self, logs=None):
+        reset_states(self.model)
+
+
 def train(
     model: keras.Model,
     train_ds: tf.data.Dataset,
@@ -560,6 +601,11 @@ def train(
             needs `valid_ds`. Its patience counter starts afresh on a resume.
         verbose: passed to `fit` (the progress bar by default).
 
+    A model built with ``stateful=True`` (truncated backpropagation through
+    time, on `zoo.data.pipeline.make_stream_dataset` batches) carries its
+    state across the batches of an epoch; it is reset at the start of every
+    epoch and of every evaluation.
+
     Returns:
         The full history (all epochs, resumed ones included), metric -> list.
 
@@ -593,6 +639,8 @@ def train(
             run_dir = Path(run_dir) / f"worker_{strategy.cluster_resolver.task_id}"
     nan_guard = _StopOnNaN()
     cbs = [nan_guard, _EpochTimer(), *callbacks]
+    if any(getattr(layer, "stateful", False) for layer in model.layers):
+        cbs.insert(0, _ResetStates())
     if early_stopping is not None:
         if valid_ds is None or early_stopping < 0:
             raise ZooError(
@@ -662,8 +710,11 @@ def evaluate(model: keras.Model, dataset: tf.data.Dataset, *, pad_id=PAD_ID) -> 
     """Score a whole dataset: token-weighted NLL, perplexity and token count.
 
     Runs the model batch by batch (compiled once) and sums NLL over every real
-    token before taking exp, so the result does not depend on batching.
+    token before taking exp, so the result does not depend on batching. A
+    stateful model starts from zero state and carries it through `dataset`
+    in order (`zoo.data.pipeline.make_stream_dataset`).
     """
+    reset_states(model)
 
     @tf.function(jit_compile=True, reduce_retracing=True)
     def batch_nll(x, y):

@@ -5,6 +5,10 @@
   predicts its next token, so one sequence gives T training targets.
 * ``"next_token"`` (how the source texts' listings are written): x = a window
   of T ids, y = the single id after it.
+* streams (truncated backpropagation through time, `make_stream_dataset`):
+  the text cut into B contiguous streams, one per batch row, read T tokens
+  at a time in order, so a stateful recurrent model can carry its state
+  from one batch to the next (Zaremba et al. 2014).
 * masked LM (BERT, `make_mlm_dataset`): the windows of ``"shifted"`` with
   some tokens hidden (`mask_tokens`, BERT's 80/10/10); y is the hidden token
   at the selected positions and `PAD_ID`, ignored by the loss, elsewhere.
@@ -105,6 +109,70 @@ def make_dataset(
     ds = ds.batch(batch_size, drop_remainder=True)
     ds = ds.map(cut, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def make_stream_dataset(
+    ids, *, seq_len: int, batch_size: int, training: bool = True
+) -> tf.data.Dataset:
+    """Batches for truncated backpropagation through time: row b of every
+    batch continues row b of the batch before it.
+
+    The text is cut into `batch_size` contiguous streams of L targets each
+    (stream b predicts ids[b L + 1 : b L + L + 1] from the ids just before
+    them), and batch i holds tokens i T to (i + 1) T of every stream, in
+    order, never shuffled. A model that carries its state across batches
+    (``stateful=True``) then reads each stream as one long sequence, with
+    gradients cut every T steps; that is the layout of Zaremba et al.
+    (2014) and of Keras's ``stateful`` recurrent layers.
+
+    Args:
+        ids: 1-D integer array (a tokenised text).
+        seq_len: T, the steps between two state hand-overs (and gradient cuts).
+        batch_size: B, the number of streams.
+        training: drop the ragged ends (L = (N - 1) // B, then whole chunks of
+            T only). Otherwise L = ceil((N - 1) / B) and the ends are padded
+            with `PAD_ID` targets, which the loss and metrics ignore, so every
+            token after the first is scored exactly once.
+
+    Returns:
+        A `tf.data.Dataset` of int32 ``(x, y)`` batches of shape (B, T).
+
+    Example:
+        >>> ds = make_stream_dataset(np.arange(5, 46), seq_len=4, batch_size=2)
+        >>> [x[:, 0].numpy().tolist() for x, _ in ds]  # each row walks on
+        [[5, 25], [9, 29], [13, 33], [17, 37], [21, 41]]
+    """
+    if seq_len < 1 or batch_size < 1:
+        raise ZooError(
+            f"seq_len and batch_size must be >= 1, got {seq_len}, {batch_size}"
+        )
+    ids = np.asarray(ids, dtype=np.int32).reshape(-1)
+    targets = len(ids) - 1
+    if training:
+        length = targets // batch_size
+        chunks = length // seq_len
+    else:
+        length = -(-targets // batch_size)
+        chunks = -(-length // seq_len)
+    if chunks < 1:
+        raise ZooError(
+            f"the text is too short: {len(ids)} tokens cannot fill {batch_size} "
+            f"streams of at least seq_len={seq_len} steps. Use a longer text or a "
+            "smaller --seq-len / --batch-size."
+        )
+    steps = chunks * seq_len  # per stream
+    padded = np.concatenate([ids, np.full(batch_size * length + 1, PAD_ID, np.int32)])
+    starts = np.arange(batch_size)[:, None] * length
+    x = padded[starts + np.arange(steps)]  # (B, chunks T)
+    y = padded[starts + np.arange(1, steps + 1)]
+    if not training:
+        # A stream's targets stop after its own L; the next stream's belong
+        # to it alone.
+        y[:, length:] = PAD_ID
+        x[:, length:] = PAD_ID
+    x = x.reshape(batch_size, chunks, seq_len).transpose(1, 0, 2)  # (chunks, B, T)
+    y = y.reshape(batch_size, chunks, seq_len).transpose(1, 0, 2)
+    return tf.data.Dataset.from_tensor_slices((x, y)).prefetch(tf.data.AUTOTUNE)
 
 
 # --- masked language model (BERT) -------------------------------------------------

@@ -32,9 +32,13 @@ import numpy as np
 from zoo.errors import ZooError
 from zoo.text import BOS_ID, MASK_ID, PAD_ID
 
-SMOOTHINGS = ("mle", "add_k", "kneser_ney", "modified_kneser_ney")
+SMOOTHINGS = ("mle", "add_k", "kneser_ney", "kneser_ney_single")
 FORMAT = "zoo.ngram"
-FORMAT_VERSION = 1
+# Version 2: "kneser_ney" became modified Kneser-Ney (three discounts); the
+# one-discount variant is now "kneser_ney_single". Version 1 files are read
+# with their old meaning (`_UPGRADE`).
+FORMAT_VERSION = 2
+_UPGRADE = {1: {"kneser_ney": "kneser_ney_single", "modified_kneser_ney": "kneser_ney"}}
 
 # What `next_token_logits` writes for probability 0: finite, so sampling and
 # softmax never see -inf or NaN (docs/pitfalls.md #8, #10), and far below any real
@@ -44,11 +48,11 @@ NEG_LOGIT = float(np.finfo(np.float32).min / 2)
 # Ids that are never a next token. PAD is removed from the input, BOS is context
 # only, and MASK belongs to masked language models.
 NEVER_PREDICTED = (PAD_ID, BOS_ID, MASK_ID)
-KNESER_NEY = ("kneser_ney", "modified_kneser_ney")
+KNESER_NEY = ("kneser_ney", "kneser_ney_single")
 
 
 class NGramLM:
-    """An n-gram language model of any order, with three ways to smooth.
+    """An n-gram language model of any order, with four ways to smooth.
 
     * ``"mle"``: plain maximum likelihood, count(context w) / count(context •),
       as in the text. An n-gram never seen in training gets probability 0, so a
@@ -60,38 +64,37 @@ class NGramLM:
     * ``"add_k"``: add `k` to every count (Laplace smoothing for ``k=1``):
       (count(context w) + k) / (count(context •) + k |V|), where |V| counts the
       ids that can be predicted (all but PAD, BOS and MASK).
-    * ``"kneser_ney"``: interpolated Kneser-Ney with one absolute `discount` D.
-      For a context c of length m - 1 and the shorter context c' (c without its
-      first token)::
-
-          P(w | c) = max(N(c w) - D, 0) / N(c •) + D N1+(c •) / N(c •) P(w | c')
-
-      The highest order uses counts N = count; the lower orders use
-      continuation counts N(c w) = N1+(• c w), the number of distinct tokens
-      seen before ``c w``. N1+(c •) is the number of distinct tokens seen after
-      c. A context never seen backs off fully (weight 1) to the shorter one.
-      The recursion ends, as in Chen & Goodman (1998), with the unigram level
-      itself discounted and interpolated with the uniform distribution over the
-      predictable ids, so every real token, even one never seen in training,
-      has a probability above zero.
-
-    * ``"modified_kneser_ney"``: Chen & Goodman's (1998) modified Kneser-Ney:
-      the same interpolation, with three discounts per order instead of one,
-      D1 for n-grams seen once, D2 for twice and D3 for three times or more,
-      estimated from that order's counts of counts n_1..n_4::
-
-          Y = n_1 / (n_1 + 2 n_2),   D_k = k - (k + 1) Y n_{k+1} / n_k
+    * ``"kneser_ney"`` (the default): interpolated *modified* Kneser-Ney
+      (Chen & Goodman 1998). For a context c of length m - 1 and the shorter
+      context c' (c without its first token)::
 
           P(w | c) = max(N(c w) - D(N(c w)), 0) / N(c •) + gamma(c) P(w | c')
           gamma(c) = (D1 N1(c •) + D2 N2(c •) + D3 N3+(c •)) / N(c •)
 
-      where N_k(c •) counts the tokens seen exactly k times after c (3 or more
-      for N3+). The lower orders use continuation counts, as above. An order
-      whose counts of counts leave a D_k undefined or outside [0, k] (a tiny
-      corpus) uses `discount` for it.
+      with three discounts per order, D1 for n-grams seen once, D2 for twice
+      and D3 for three times or more, estimated from that order's counts of
+      counts n_1..n_4::
 
-    Difference from `nltk.lm.KneserNeyInterpolated`: the recursion is the same,
-    but nltk's lowest order is the undiscounted continuation distribution
+          Y = n_1 / (n_1 + 2 n_2),   D_k = k - (k + 1) Y n_{k+1} / n_k
+
+      N_k(c •) counts the tokens seen exactly k times after c (3 or more for
+      N3+). The highest order uses counts N = count; the lower orders use
+      continuation counts N(c w) = N1+(• c w), the number of distinct tokens
+      seen before ``c w``. A context never seen backs off fully (weight 1) to
+      the shorter one. The recursion ends, as in Chen & Goodman, with the
+      unigram level itself discounted and interpolated with the uniform
+      distribution over the predictable ids, so every real token, even one
+      never seen in training, has a probability above zero. An order whose
+      counts of counts leave a D_k undefined or outside (0, k) (a tiny
+      corpus) uses `discount` for it.
+    * ``"kneser_ney_single"``: the same interpolation with one absolute
+      `discount` D for every count, so gamma(c) = D N1+(c •) / N(c •). This
+      is the textbook Kneser-Ney and what `nltk.lm` implements; with one D a
+      higher order gains little (docs/pitfalls.md #25).
+
+    Difference between ``"kneser_ney_single"`` and
+    `nltk.lm.KneserNeyInterpolated`: the recursion is the same, but nltk's
+    lowest order is the undiscounted continuation distribution
     N1+(• w) / N1+(• •), which gives probability 0 (and perplexity inf) to a
     token never seen in training. ``uniform_floor=False`` reproduces nltk
     exactly. nltk's ``padded_everygram_pipeline`` also pads with ``</s>`` and
@@ -110,10 +113,11 @@ class NGramLM:
     Args:
         order: n, the number of tokens in the longest n-gram (1 = unigram,
             2 = bigram, ...); the model looks at the last ``order - 1`` ids.
-        smoothing: ``"mle"``, ``"add_k"``, ``"kneser_ney"`` or
-            ``"modified_kneser_ney"``.
-        discount: D for Kneser-Ney, in (0, 1) (modified Kneser-Ney: the
-            fallback for a discount its counts cannot estimate).
+        smoothing: ``"mle"``, ``"add_k"``, ``"kneser_ney"`` (modified, three
+            discounts) or ``"kneser_ney_single"`` (one discount, as nltk).
+        discount: D for ``"kneser_ney_single"``, in (0, 1); for
+            ``"kneser_ney"``, the fallback for a discount its counts cannot
+            estimate.
         k: the pseudo-count for add-k, > 0.
         uniform_floor: Kneser-Ney only. True (default): the unigram level is
             discounted and interpolated with the uniform distribution. False:
@@ -289,11 +293,11 @@ class NGramLM:
     def _discounts(self, count) -> np.ndarray:
         """(4,) discounts by count 0, 1, 2, 3+ for one order's counts.
 
-        One `discount` for every count ("kneser_ney"), or Chen & Goodman's
-        three estimated from the counts of counts ("modified_kneser_ney").
+        One `discount` for every count ("kneser_ney_single"), or Chen &
+        Goodman's three estimated from the counts of counts ("kneser_ney").
         """
         D = self.discount
-        if self.smoothing != "modified_kneser_ney":
+        if self.smoothing == "kneser_ney_single":
             return np.array([0.0, D, D, D])
         n = [int(np.sum(count == k)) for k in range(5)]  # n[k]: seen exactly k
         out = np.array([0.0, D, D, D])
@@ -542,6 +546,10 @@ class NGramLM:
                         "upgrade zoo to read it"
                     )
                 config = json.loads(str(data["config"]))
+                renamed = _UPGRADE.get(version, {})
+                config["smoothing"] = renamed.get(
+                    config["smoothing"], config["smoothing"]
+                )
                 vocab_size = config.pop("vocab_size")
                 model = cls(**config)
                 model._keys = [np.zeros(1, np.int64)]

@@ -51,6 +51,8 @@ def _build_recurrent(
     inputs: str,
     from_equations: bool = False,
     fused: bool = True,
+    stateful: bool = False,
+    batch_size: int | None = None,
     compile: bool,
     name: str,
     **compile_kwargs,
@@ -74,15 +76,24 @@ def _build_recurrent(
     )
     check_dropout(dropout)
     check_compile_kwargs(f"build_{kind}", compile, compile_kwargs)
-
+    if stateful and (isinstance(batch_size, bool) or not isinstance(batch_size, int)):
+        raise ZooError(
+            f"build_{kind}(stateful=True) carries one state per batch row, so it "
+            f"needs a fixed batch_size (an int), got {batch_size!r}"
+        )
+    if stateful:
+        check_positive(batch_size=batch_size)
+    # A stateful model has a fixed batch: its state variables are (B, units).
+    batch = {"batch_shape": (batch_size, None)} if stateful else {"shape": (None,)}
     layers = []
     if inputs == "tokens":
         layers += [
-            keras.Input(shape=(None,), dtype="int32", name="token_ids"),  # (B, T)
+            keras.Input(**batch, dtype="int32", name="token_ids"),  # (B, T)
             keras.layers.Embedding(vocab_size, embedding_dim, name="embedding"),
         ]
     else:  # document 002: the caller embeds; inputs are (B, T, E) vectors
-        layers.append(keras.Input(shape=(None, embedding_dim), name="embeddings"))
+        batch = {k: (*v, embedding_dim) for k, v in batch.items()}
+        layers.append(keras.Input(**batch, name="embeddings"))
     if dropout:
         layers.append(keras.layers.Dropout(dropout, name="embedding_dropout"))
     for i in range(num_layers):
@@ -92,11 +103,15 @@ def _build_recurrent(
             layer = keras.layers.RNN(
                 ElmanCell(units, name=f"elman_cell_{i + 1}"),
                 return_sequences=keep_sequence,
+                stateful=stateful,
                 name=layer_name,
             )
         else:
             layer = (_FUSED if fused else _LAYERS)[kind](
-                units, return_sequences=keep_sequence, name=layer_name
+                units,
+                return_sequences=keep_sequence,
+                stateful=stateful,
+                name=layer_name,
             )
         layers.append(layer)  # (B, T, units), or (B, units) for the last "last"
     if dropout:
@@ -129,6 +144,8 @@ def build_simple_rnn(
     inputs: str = "tokens",
     from_equations: bool = False,
     fused: bool = True,
+    stateful: bool = False,
+    batch_size: int | None = None,
     compile: bool = True,
     name: str = "simple_rnn_lm",
     **compile_kwargs,
@@ -159,6 +176,11 @@ def build_simple_rnn(
             the same weights and maths, and a hand-written backward pass that
             trains faster under XLA (`zoo.layers.fused`). ``fused=False``
             builds the stock ``keras.layers.SimpleRNN`` the texts use.
+        stateful: carry each batch row's final state into the next batch
+            (truncated backpropagation through time, fed by
+            `zoo.data.pipeline.make_stream_dataset`); `zoo.training` resets
+            it at every epoch and before evaluation.
+        batch_size: B, fixed, for ``stateful=True`` (one state per row).
         compile: compile with `zoo.training.compile_model` (logits loss,
             perplexity, XLA); ``compile=False`` returns the bare graph.
         name: the model's name.
@@ -184,6 +206,8 @@ def build_simple_rnn(
         inputs=inputs,
         from_equations=from_equations,
         fused=fused,
+        stateful=stateful,
+        batch_size=batch_size,
         compile=compile,
         name=name,
         **compile_kwargs,
@@ -201,6 +225,8 @@ def build_lstm(
     bidirectional: bool = False,
     inputs: str = "tokens",
     fused: bool = True,
+    stateful: bool = False,
+    batch_size: int | None = None,
     compile: bool = True,
     name: str = "lstm_lm",
     **compile_kwargs,
@@ -228,6 +254,11 @@ def build_lstm(
             the same weights and maths, and a hand-written backward pass that
             trains faster under XLA (`zoo.layers.fused`). ``fused=False``
             builds the stock ``keras.layers.LSTM`` the texts use.
+        stateful: carry each batch row's final state into the next batch
+            (truncated backpropagation through time, fed by
+            `zoo.data.pipeline.make_stream_dataset`); `zoo.training` resets
+            it at every epoch and before evaluation.
+        batch_size: B, fixed, for ``stateful=True`` (one state per row).
         compile: compile with `zoo.training.compile_model` (logits loss,
             perplexity, XLA); ``compile=False`` returns the bare graph.
         name: the model's name.
@@ -252,6 +283,8 @@ def build_lstm(
         bidirectional=bidirectional,
         inputs=inputs,
         fused=fused,
+        stateful=stateful,
+        batch_size=batch_size,
         compile=compile,
         name=name,
         **compile_kwargs,
@@ -269,6 +302,8 @@ def build_gru(
     bidirectional: bool = False,
     inputs: str = "tokens",
     fused: bool = True,
+    stateful: bool = False,
+    batch_size: int | None = None,
     compile: bool = True,
     name: str = "gru_lm",
     **compile_kwargs,
@@ -295,6 +330,11 @@ def build_gru(
             the same weights and maths, and a hand-written backward pass that
             trains faster under XLA (`zoo.layers.fused`). ``fused=False``
             builds the stock ``keras.layers.GRU`` the texts use.
+        stateful: carry each batch row's final state into the next batch
+            (truncated backpropagation through time, fed by
+            `zoo.data.pipeline.make_stream_dataset`); `zoo.training` resets
+            it at every epoch and before evaluation.
+        batch_size: B, fixed, for ``stateful=True`` (one state per row).
         compile: compile with `zoo.training.compile_model` (logits loss,
             perplexity, XLA); ``compile=False`` returns the bare graph.
         name: the model's name.
@@ -319,7 +359,50 @@ def build_gru(
         bidirectional=bidirectional,
         inputs=inputs,
         fused=fused,
+        stateful=stateful,
+        batch_size=batch_size,
         compile=compile,
         name=name,
         **compile_kwargs,
     )
+
+
+def stateful_copy(model: keras.Model, *, batch_size: int | None) -> keras.Model:
+    """The same recurrent language model, carrying its state or not.
+
+    A stateful model (truncated backpropagation through time) has a fixed
+    batch; to generate from it, or score it window by window, use a copy with
+    ``batch_size=None`` (no state carried); to score a stream the way it was
+    trained, a copy with the batch size of its streams.
+
+    Args:
+        model: a `keras.Sequential` built by `build_simple_rnn`, `build_lstm`
+            or `build_gru` (stateful or not).
+        batch_size: B for a stateful copy, or None for a stateless one.
+
+    Returns:
+        An uncompiled model with the same weights.
+
+    Example:
+        >>> model = build_lstm(65, stateful=True, batch_size=20)
+        >>> stateful_copy(model, batch_size=None)(np.zeros((1, 5), "int32")).shape
+        TensorShape([1, 5, 65])
+    """
+    if not isinstance(model, keras.Sequential):
+        raise ZooError(
+            "stateful_copy takes the Sequential model of build_simple_rnn, "
+            f"build_lstm or build_gru, got {type(model).__name__}"
+        )
+    if batch_size is not None:
+        check_positive(batch_size=batch_size)
+    config = model.get_config()
+    for layer in config["layers"]:
+        layer.pop("build_config", None)  # rebuilt from the new input shape
+        if layer["class_name"] == "InputLayer":
+            shape = layer["config"]["batch_shape"]
+            layer["config"]["batch_shape"] = [batch_size, *shape[1:]]
+        elif "stateful" in layer["config"]:
+            layer["config"]["stateful"] = batch_size is not None
+    copy = keras.Sequential.from_config(config)
+    copy.set_weights(model.get_weights())
+    return copy

@@ -79,11 +79,13 @@ def learning_rate_for(
     epochs: int,
     steps_per_epoch: int | None,
     train_ds,
+    decay_after: int = 1,
 ):
     """The learning rate (or schedule) of a run of `epochs` epochs.
 
     The cosine ends at the run's last step; the step schedule multiplies the
-    rate by 0.5 once per epoch (`zoo.training.make_schedule`).
+    rate by 0.5 once per epoch, the first time after `decay_after` epochs
+    (`zoo.training.make_schedule`).
     """
     from zoo.training import make_schedule
 
@@ -95,4 +97,5 @@ def learning_rate_for(
         warmup_steps=warmup_steps,
         min_learning_rate=min_learning_rate,
         step_every=steps,
+        first_step=decay_after * steps,
     )

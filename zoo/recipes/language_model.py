@@ -29,6 +29,8 @@ from zoo.recipes.common import Run, building, learning_rate_for, resume_note
 
 # The sizes `train_language_model` passes on to a factory when given.
 SIZES = ("embedding_dim", "units", "num_heads", "num_layers", "ff_dim")
+# The families that can carry their state across batches (``stateful=True``).
+STATEFUL = ("simple_rnn", "elman_rnn", "lstm", "gru")
 
 
 def prepare_text(corpus, *, tokenizer=None, level: str = "char", min_freq=None):
@@ -121,10 +123,13 @@ def train_language_model(
     optimizer: str = "adam",
     weight_decay: float = 0.0,
     beta_2: float = 0.999,
+    clipnorm: float = 1.0,
     schedule: str = "constant",
     warmup_steps: int = 0,
     min_learning_rate: float = 0.0,
+    decay_after: int = 1,
     early_stopping: int | None = None,
+    stateful: bool = False,
     xla: bool = True,
     strategy: str | None = None,
     precision: str = "float32",
@@ -153,12 +158,23 @@ def train_language_model(
         weight_decay: AdamW's decoupled weight decay (not on biases, norms
             and embeddings).
         beta_2: Adam's and AdamW's second-moment decay.
+        clipnorm: the gradients' global norm is clipped to this.
         schedule: "constant", "cosine" (to `min_learning_rate` at the last
-            step) or "step" (halved every epoch); `zoo.training.make_schedule`.
+            step) or "step" (halved every epoch from epoch `decay_after` + 1
+            on); `zoo.training.make_schedule`.
         warmup_steps: linear warm-up steps first (constant and cosine).
         min_learning_rate: where the cosine ends.
+        decay_after: epochs at the full rate before the step schedule's
+            first halving (Zaremba et al.: 4).
         early_stopping: stop when the validation loss has not improved for
             this many epochs, keeping the best weights (None: off).
+        stateful: recurrent models only: truncated backpropagation through
+            time. The text is read as `batch_size` contiguous streams
+            (`zoo.data.pipeline.make_stream_dataset`), `seq_len` steps per
+            batch, and the state is carried from batch to batch within an
+            epoch (reset every epoch and for validation). The saved model is
+            the stateless twin (same weights), ready to generate; `zoo
+            evaluate` scores it as streams again.
         dropout: dropout rate of the model.
         xla: compile the training step with XLA (off under a strategy).
         strategy: None, "mirrored" or "multi_worker" (`zoo.distribute`).
@@ -185,7 +201,7 @@ def train_language_model(
     """
     import keras
 
-    from zoo.data.pipeline import make_dataset
+    from zoo.data.pipeline import make_dataset, make_stream_dataset
     from zoo.plotting import plot_history
     from zoo.saving import save
     from zoo.training import compile_model, train
@@ -199,15 +215,25 @@ def train_language_model(
     )
     log(f"data: {corpus!r}; {level}-level vocabulary of {tokenizer.vocab_size}")
     keras.utils.set_random_seed(seed)
+    if stateful and family.name not in STATEFUL:
+        raise ZooError(
+            f"stateful (truncated backpropagation through time) carries a "
+            f"recurrent state; {family.name} has none. Use one of {STATEFUL}."
+        )
+    carry = {"stateful": True, "batch_size": batch_size} if stateful else {}
     with building(strategy, precision) as made:
         model = build_language_model(
-            family, tokenizer.vocab_size, dropout=dropout, **sizes
+            family, tokenizer.vocab_size, dropout=dropout, **carry, **sizes
         )
         context = _context_length(model)
         seq_len = seq_len or context
         batches = {"seq_len": seq_len, "batch_size": batch_size}
-        train_ds = make_dataset(ids["train"], seed=seed, **batches)
-        valid_ds = make_dataset(ids["valid"], training=False, **batches)
+        if stateful:
+            train_ds = make_stream_dataset(ids["train"], **batches)
+            valid_ds = make_stream_dataset(ids["valid"], training=False, **batches)
+        else:
+            train_ds = make_dataset(ids["train"], seed=seed, **batches)
+            valid_ds = make_dataset(ids["valid"], training=False, **batches)
         compile_model(  # in the scope and precision too
             model,
             optimizer=optimizer,
@@ -216,12 +242,14 @@ def train_language_model(
                 schedule=schedule,
                 warmup_steps=warmup_steps,
                 min_learning_rate=min_learning_rate,
+                decay_after=decay_after,
                 epochs=epochs,
                 steps_per_epoch=steps_per_epoch,
                 train_ds=train_ds,
             ),
             weight_decay=weight_decay,
             beta_2=beta_2,
+            global_clipnorm=clipnorm,
             jit_compile=xla,
         )
     log(f"model: {model.name}, {model.count_params():,} parameters")
@@ -252,6 +280,8 @@ def train_language_model(
         "level": level,
         "epochs": epochs,
         "seq_len": seq_len,
+        "batch_size": batch_size,
+        "stateful": bool(stateful),
         "parameters": int(model.count_params()),
         "val_perplexity": history["val_perplexity"][-1],
         "train_seconds": seconds,
@@ -259,6 +289,10 @@ def train_language_model(
     if context is not None:
         # Past its context, generation slides a window (zoo.generation).
         summary.update(preset=sizes.get("preset") or "laptop", context_length=context)
+    if stateful:
+        from zoo.models.rnn import stateful_copy
+
+        model = stateful_copy(model, batch_size=None)  # generates at any batch
     path = None
     if run_dir is not None:
         plot_history(history, run_dir / "loss.png")
@@ -312,7 +346,8 @@ def train_ngram(
         level: "word" or "char", when the tokenizer is fitted here.
         min_freq: rarer tokens become <unk> (default: 1 char, 2 word).
         order: n.
-        smoothing: "kneser_ney", "add_k" or "mle".
+        smoothing: "kneser_ney" (modified, three discounts), "kneser_ney_single",
+            "add_k" or "mle".
         out_dir: where ``model.ngram.zip`` is written (None: nowhere).
         log: called with each line of progress.
 
@@ -377,5 +412,16 @@ def evaluate_language_model(
     from zoo.training import evaluate
 
     seq_len = seq_len or int(bundle.info.get("seq_len", 64))
+    if bundle.info.get("stateful"):
+        # Trained as streams with the state carried: scored the same way, with
+        # the batch (the number of streams) it was trained with.
+        from zoo.data.pipeline import make_stream_dataset
+        from zoo.models.rnn import stateful_copy
+
+        streams = int(bundle.info["batch_size"])
+        ds = make_stream_dataset(
+            ids, seq_len=seq_len, batch_size=streams, training=False
+        )
+        return evaluate(stateful_copy(bundle.model, batch_size=streams), ds)
     ds = make_dataset(ids, seq_len=seq_len, batch_size=batch_size, training=False)
     return evaluate(bundle.model, ds)
