@@ -70,7 +70,13 @@ def main(argv: list[str]) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     meta = {"machine": platform.machine(), "cpus": os.cpu_count(), "mode": mode}
     out = RESULTS / f"notebooks-{mode}.json"
-    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
+    # Notebooks run now replace their earlier rows; the others are kept.
+    earlier = json.loads(out.read_text())["rows"] if out.exists() else []
+    by_name = {r["notebook"]: r for r in earlier} | {r["notebook"]: r for r in rows}
+    rows = [by_name[name] for name in sorted(by_name)]
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
+    tmp.replace(out)
     print(f"\nwrote {out}")
     return int(any(r["error"] for r in rows))
 

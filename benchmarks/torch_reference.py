@@ -668,6 +668,83 @@ def train_to_loss(
     }
 
 
+def nanogpt_learning_rate(it, *, lr, min_lr, warmup, decay_iters):
+    """nanoGPT's ``get_lr``: linear warm-up, then cosine from lr to min_lr."""
+    if it < warmup:
+        return lr * (it + 1) / (warmup + 1)
+    if it > decay_iters:
+        return min_lr
+    ratio = (it - warmup) / (decay_iters - warmup)
+    return min_lr + 0.5 * (1.0 + np.cos(np.pi * ratio)) * (lr - min_lr)
+
+
+def train_nanogpt_recipe(
+    vocab_size: int,
+    train_ids,
+    valid,
+    *,
+    iters: int = 2000,
+    batch_size: int = 12,
+    lr: float = 1e-3,
+    min_lr: float = 1e-4,
+    warmup: int = 100,
+    weight_decay: float = 0.1,
+    beta2: float = 0.99,
+    grad_clip: float = 1.0,
+    seed: int = 0,
+    threads: int | None = None,
+    **cfg,
+) -> dict:
+    """Train the GPT reference with nanoGPT's own training loop; time it.
+
+    nanoGPT's ``train.py`` as its CPU recipe runs it: every step a batch of
+    `batch_size` windows of the context length at random offsets of the
+    training ids, AdamW (betas 0.9 and `beta2`) with weight decay on every
+    tensor of two or more dimensions (matrices and embeddings; biases and
+    norms none), the learning rate of `nanogpt_learning_rate`, the global
+    gradient norm clipped to `grad_clip`, float32, eager (``compile=False``).
+    The model is zoo's GPT layer for layer (`GPT`), not nanoGPT's own, which
+    has no biases (``bias=False``).
+
+    The clock starts at the first step and stops after the last; the held-out
+    loss is computed once, on the final weights, over ``valid``.
+
+    Returns:
+        {"seconds", "steps", "val_loss", "train_loss" (the last step's)}.
+    """
+    _use_cores(threads)
+    model = build("gpt", vocab_size, seed=seed, **cfg).train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=lr, betas=(0.9, beta2))
+    data = torch.from_numpy(np.asarray(train_ids, dtype=np.int64))
+    block = cfg.get("context", 64)
+    generator = torch.Generator().manual_seed(seed)
+    schedule = {"lr": lr, "min_lr": min_lr, "warmup": warmup, "decay_iters": iters}
+    start = time.perf_counter()
+    for it in range(iters):
+        for group in optimizer.param_groups:
+            group["lr"] = nanogpt_learning_rate(it, **schedule)
+        offsets = torch.randint(len(data) - block, (batch_size,), generator=generator)
+        x = torch.stack([data[i : i + block] for i in offsets])
+        y = torch.stack([data[i + 1 : i + 1 + block] for i in offsets])
+        optimizer.zero_grad(set_to_none=True)
+        loss = _loss(model, x, y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, grad_clip)
+        optimizer.step()
+    seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "steps": iters,
+        "val_loss": _mean_loss(model, valid),
+        "train_loss": loss.item(),
+    }
+
+
 # --- generation ----------------------------------------------------------------------
 
 

@@ -33,6 +33,10 @@
 # the first N-1. And the maximum-likelihood estimate the section recommends
 # gives probability 0 to every N-gram missing from the training text, which we
 # will see break the model on new text; smoothing fixes that.
+#
+# **Glossary (术语表):** [docs/glossary.md](../docs/glossary.md) gives every
+# term of these notebooks in English and Chinese, with a one-line definition.
+# The Summary and Exercises are also in Chinese, at the end (小结, 练习).
 
 # %% [markdown]
 # ## Introduction
@@ -353,3 +357,31 @@ print(restored, restored.get_config())
 #    for characters, and why is it higher than for words?
 # 5. `MIN_FREQ` turns rare words into `<unk>`. Why can perplexities of two
 #    models with *different* vocabularies not be compared?
+
+# %% [markdown]
+# ## 小结
+#
+# * N-gram 模型根据每个词前面的 $N-1$ 个词来预测它；
+#   一段文本的概率是其中所有词的概率之积（链式法则）。
+# * 最大似然估计就是计数，它给任何含有训练中没见过的 N-gram 的文本以零概率，
+#   困惑度为 inf。
+# * 平滑把概率挪给没见过的事件。add-k 做得很粗糙；Kneser-Ney
+#   给见过的计数打折扣，并回退到接续计数（continuation count），
+#   是标准的基于计数的基线。
+# * 更长的上下文只有在它们被见过足够多次时才有帮助；这就是稀疏性，
+#   神经语言模型（笔记本 02）通过在相似的上下文之间共享统计信息来对付它。
+
+# %% [markdown]
+# ## 练习
+#
+# 1. 用 `p_bigram` 手工计算一句验证集句子的概率（使用 add-1 平滑），并与
+#    `NGramLM(2, smoothing="add_k").log_prob(...)` 的结果对照。
+# 2. 对一个三元（trigram）`kneser_ney_single` 模型，让 `DISCOUNT` 取 0.1、0.5、
+#    0.75、0.9。哪个值给出最低的验证集困惑度？最佳值会随训练文本的多少而变化吗？
+# 3. 画出阶数为 2 和 4 时验证集困惑度随训练字符数（例如 100 k、300 k、1 M、
+#    全部）变化的曲线。曲线在哪里相交？为什么？
+# 4. 用 `load_corpus("path/to/file.txt")`
+#    在你自己的一段中文文本上拟合一个字符级模型（`zoo.text.CharTokenizer`）。
+#    对字符来说哪个阶数最好？为什么它比词级的阶数高？
+# 5. `MIN_FREQ` 把罕见词变成 `<unk>`。为什么两个词表*不同*的模型，
+#    它们的困惑度不能相互比较？

@@ -21,6 +21,10 @@
 #
 # Shape letters used below: **B** batch, **T** time (characters in a window),
 # **E** embedding size, **V** vocabulary size.
+#
+# **Glossary (术语表):** [docs/glossary.md](../docs/glossary.md) gives every
+# term of these notebooks in English and Chinese, with a one-line definition.
+# The Summary and Exercises are also in Chinese, at the end (小结, 练习).
 
 # %% [markdown]
 # ## Introduction
@@ -338,8 +342,9 @@ for label, vocab in [
 print(f"{'sparse integer targets (any V)':47s} y_train: {n_targets * 4 / 1e9:8,.3f} GB")
 
 # %% [markdown]
-# About 160 GB for one-hot targets against 0.016 GB for ids. A Chinese
-# vocabulary is large, so the problem is worse there. zoo always uses sparse
+# One-hot targets need V floats per target where ids need one integer: the
+# cell above prints both sizes. A Chinese vocabulary is large, so the problem
+# is worse there. zoo always uses sparse
 # integer targets.
 
 # %% [markdown]
@@ -479,7 +484,7 @@ print(f"--- temperature=1.0, top_k=5\n{text}")
 #   `SimpleRNN` compute the same numbers.
 # * The listings of documents 000 and 004 run, but predict one character per
 #   window, put a softmax in the model, and (004) use one-hot targets that
-#   need about 160 GB here.
+#   need V times the memory of ids (printed above).
 # * zoo's `build_simple_rnn` predicts at every position and emits logits;
 #   `compile_model` picks the loss, metrics and XLA.
 # * Perplexity is measured on held-out plays; temperature trades safety for
@@ -502,3 +507,41 @@ print(f"--- temperature=1.0, top_k=5\n{text}")
 # 5. Document 000's listing stacks two SimpleRNN layers. Train
 #    `build_simple_rnn(..., num_layers=2)` and compare its perplexity with one
 #    layer.
+# 6. Train with `stateful=True` in `train_language_model`: truncated
+#    backpropagation through time. The text is read as `BATCH_SIZE` contiguous
+#    streams and the state is carried from one window to the next, so the model
+#    sees a longer history than `SEQ_LEN`, while the gradient still stops at the
+#    window's edge. Compare `run.summary["val_perplexity"]` with the stateless
+#    run's.
+
+# %% [markdown]
+# ## 小结
+#
+# * 文档 002 的 RNN 只有两行：$h_t = \tanh(W x_t + U h_{t-1} + b)$ 和
+#   $o_t = V h_t + c$。我们的 numpy 版本、zoo 的 `ElmanCell` 和 Keras 的
+#   `SimpleRNN` 算出的数完全相同。
+# * 文档 000 和 004 的代码清单能运行，但每个窗口只预测一个字符，把 softmax
+#   放进了模型里，而且（004）使用 one-hot 目标，
+#   在这里需要的内存大得无法承受（上文的单元算出了字节数）。
+# * zoo 的 `build_simple_rnn` 在每个位置都做预测并输出 logits；`compile_model`
+#   选定损失、指标和 XLA。
+# * 困惑度在留出的剧本上测量；温度在稳妥和多样之间取舍。
+#
+# ## 练习
+#
+# 1. 在 `rnn_from_equations` 中把 `np.tanh` 换成恒等函数（`f(z) = z`），用
+#    `U = 1.5 * np.eye(units)` 在一个 500 字符的窗口上运行，每 50 步打印一次 `h`
+#    的大小。为什么文档 002 需要一个压缩函数（squashing function）f？
+# 2. 手工数出模型的参数量：Embedding V·E，W E·units，U units·units，b units，V
+#    units·V，c V。把你的总数与 `model.summary()` 对照。
+# 3. 分别用 `UNITS = 32` 和 `UNITS = 512` 训练（步数相同）。
+#    验证集困惑度和训练时间如何变化？
+# 4. 自带的剧本把说话人的名字单独写成一行，后面加句点（《罗密欧与朱丽叶》中是
+#    `Romeo.`），而不是 `ROMEO:`。设置 `PROMPT = "Romeo.\n"`，比较生成的样例。
+# 5. 文档 000 的代码清单堆叠了两层 SimpleRNN。训练
+#    `build_simple_rnn(..., num_layers=2)`，把它的困惑度与一层时比较。
+# 6. 在 `train_language_model` 中加上 `stateful=True` 训练：
+#    这是截断的随时间反向传播（truncated backpropagation through time）。
+#    文本被当作 `BATCH_SIZE` 条连续的流来读，状态从一个窗口带到下一个窗口，
+#    所以模型看到的历史比 `SEQ_LEN` 更长，而梯度仍然在窗口的边界截断。把
+#    `run.summary["val_perplexity"]` 与无状态训练的结果比较。

@@ -21,6 +21,10 @@
 #
 # Shape letters: **B** batch, **T** time, **E** embedding size, **V**
 # vocabulary size.
+#
+# **Glossary (术语表):** [docs/glossary.md](../docs/glossary.md) gives every
+# term of these notebooks in English and Chinese, with a one-line definition.
+# The Summary and Exercises are also in Chinese, at the end (小结, 练习).
 
 # %% [markdown]
 # ## Introduction
@@ -380,6 +384,64 @@ print(
 print(f"uniform guessing:      {tokenizer.vocab_size:6.2f}")
 
 # %% [markdown]
+# ## Which architecture wins? Only at an equal budget can we say
+#
+# Document 000 (section 3.2) says the LSTM improves on the plain RNN. The
+# README's model table seems to say otherwise, but each of its rows is
+# trained for its command's default budget, far from convergence, and a
+# larger model learns more slowly per step at first. A fair comparison gives
+# every model the same budget. `benchmarks/equal_budget.py` trains every
+# character model of the table at its defaults for the same number of steps,
+# then for the same wall time (each model's own steps per second fill it),
+# and writes `benchmarks/results/equal_budget.json`. We read its last run:
+
+# %%
+import json
+from pathlib import Path
+
+import zoo
+
+budget_file = next(
+    (
+        folder / "benchmarks" / "results" / "equal_budget.json"
+        for folder in (Path(zoo.__file__).resolve().parents[1], Path.cwd().parent)
+        if (folder / "benchmarks" / "results" / "equal_budget.json").exists()
+    ),
+    None,
+)
+if budget_file is None:
+    print("no results yet: run `python benchmarks/equal_budget.py` in the repository")
+else:
+    budget = json.loads(budget_file.read_text())
+    steps, seconds = budget["steps"], budget["seconds"]
+    print(
+        f"{'model':12s} {'ppl @ ' + format(steps, ',') + ' steps':>18s} "
+        f"{'steps in ' + format(seconds, 'g') + ' s':>16s} {'ppl @ time':>11s}"
+    )
+    for row in budget["rows"]:
+        s, t = row["equal_steps"], row["equal_time"]
+        print(
+            f"{row['model']:12s} {s['val_perplexity']:18.2f} {t['steps']:16,d} "
+            f"{t['val_perplexity']:11.2f}"
+        )
+    for kind in ("equal_steps", "equal_time"):
+        best = min(budget["rows"], key=lambda r: r[kind]["val_perplexity"])
+        print(f"best at {kind.replace('_', ' ')}: {best['model']}")
+    lstm = next(r for r in budget["rows"] if r["model"] == "lstm")
+    rnn = next(r for r in budget["rows"] if r["model"] == "simple_rnn")
+    print(
+        "LSTM against SimpleRNN at equal steps: "
+        f"{lstm['equal_steps']['val_perplexity']:.2f} vs "
+        f"{rnn['equal_steps']['val_perplexity']:.2f}"
+    )
+
+# %% [markdown]
+# The ranking moves with the budget: a model that is slower per step gets
+# fewer steps in the same time, and a model with more parameters needs more
+# steps before its capacity shows. Report a comparison together with its
+# budget, and run it at more than one.
+
+# %% [markdown]
 # ## Generate
 #
 # Temperature 0 is greedy; 0.7 is sharper than the model; 1.0 is the model's
@@ -421,6 +483,9 @@ print(f"--- temperature=1.0, top_k=5\n{text}")
 # * zoo's `build_lstm` takes ids, owns its embedding, emits logits, and
 #   predicts at every position.
 # * Perplexity on held-out plays: the whole set's mean loss, then $\exp$.
+# * Which architecture wins depends on the budget: compare models at equal
+#   steps and at equal wall time (`benchmarks/equal_budget.py`), never at
+#   each one's defaults.
 #
 # ## Exercises
 #
@@ -436,3 +501,30 @@ print(f"--- temperature=1.0, top_k=5\n{text}")
 # 5. Set `SEQ_LEN = 20`, then `SEQ_LEN = 200`. Which one gives lower
 #    perplexity, and why might a longer window help an LSTM more than a
 #    SimpleRNN?
+
+# %% [markdown]
+# ## 小结
+#
+# * LSTM 增加了一个细胞状态 $c_t$ 和三个 sigmoid 门（输入门、遗忘门、输出门）。
+#   这就是文档 000 第 3.2 节所说的“门控机制”。我们用 numpy 写的一步与 Keras 的
+#   `LSTMCell` 结果相同。
+# * 文档 000 的代码清单每个窗口只预测一个字符，并以 softmax 结尾。文档 002
+#   的代码清单还要求输入预先嵌入好的向量，所以它自己无法生成文本。
+# * zoo 的 `build_lstm` 接受 id，自带嵌入层，输出 logits，并在每个位置都做预测。
+# * 留出剧本上的困惑度：先求整个数据集上的平均损失，再取 $\exp$。
+# * 哪种结构更好取决于训练预算：要在相同步数和相同墙钟时间下比较模型
+#   （`benchmarks/equal_budget.py`），而不是各用各的默认设置。
+#
+# ## 练习
+#
+# 1. 用一份偏置的副本调用 `lstm_step`，把其中遗忘门的部分 `b[UNITS:2 * UNITS]`
+#    设为 10。比较 `c_t` 和 `c_prev`。为什么 Keras 把偏置的这一部分初始化为
+#    1（`unit_forget_bias=True`）？
+# 2. 手工数出 LSTM 层的参数量：4 · (E·units + units·units + units)。与
+#    `model.summary()` 对照。
+# 3. 用相同的 `UNITS` 和步数分别训练 `build_simple_rnn`（笔记本 02）和
+#    `build_lstm`。比较验证集困惑度和每步的时间。
+# 4. 文档 000 的代码清单堆叠了两层 LSTM。训练 `build_lstm(..., num_layers=2)`。
+#    得到的改进值得多花的时间吗？
+# 5. 先设 `SEQ_LEN = 20`，再设 `SEQ_LEN = 200`。哪一个给出更低的困惑度？
+#    为什么更长的窗口对 LSTM 的帮助可能比对 SimpleRNN 更大？

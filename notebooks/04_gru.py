@@ -21,6 +21,10 @@
 #
 # Shape letters: **B** batch, **T** time, **E** embedding size, **V**
 # vocabulary size.
+#
+# **Glossary (术语表):** [docs/glossary.md](../docs/glossary.md) gives every
+# term of these notebooks in English and Chinese, with a one-line definition.
+# The Summary and Exercises are also in Chinese, at the end (小结, 练习).
 
 # %% [markdown]
 # ## Introduction
@@ -418,3 +422,30 @@ except ZooError as err:
 #    kernel, shape (units, V).)
 # 5. Train `build_lstm` with the same sizes and steps (notebook 03). Which
 #    has fewer parameters, and which reaches lower perplexity?
+
+# %% [markdown]
+# ## 小结
+#
+# * 文档 003 的“GPT-2”代码清单由一个 Embedding、一个**双向** GRU 和两个 Dense
+#   层组成。它不是 GPT-2。
+# * 错误一：它输出 logits，但它的损失函数期望的是概率（`from_logits=False`）。
+#   Keras 算出错误的损失，却不报任何错。
+# * 错误二：它的反向 GRU 读取了后面的词元，所以后面的词元一变，
+#   前面的预测就跟着变。它在训练时作弊，也无法生成文本。
+# * zoo 的 `build_gru` 拒绝 `bidirectional=True`，从左到右读取，输出 logits，
+#   并且逐步运行与整个窗口一次运行给出相同的 logits。
+#
+# ## 练习
+#
+# 1. 移动被改动的位置：`k = 5` 和 `k = SEQ_LEN - 5`。
+#    代码清单的改变能往前传到多远？为什么离 k 越远，改变越小？
+# 2. 用 `compile_model(listing_model)`（正确的损失）编译代码清单的模型，用与 GRU
+#    相同的设置训练它。比较两者的验证集困惑度。
+#    为什么代码清单的数字“好得令人难以置信”？
+# 3. 用 `logits = [[2.0, 1.0, 0.1]]`（全为正数）重做损失的例子。
+#    两个损失现在相等吗？什么情况下它们会相等？
+# 4. 第 4 节写的是 $s(w_{t+1}, h_t) = w_{t+1}^T h_t$。我们的模型中哪些权重扮演
+#    $w_{t+1}$ 的角色？（提示：看 `logits` 层的核（kernel），形状为 (units,
+#    V)。）
+# 5. 用相同的规模和步数训练 `build_lstm`（笔记本 03）。哪一个参数更少？
+#    哪一个达到更低的困惑度？

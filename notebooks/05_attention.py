@@ -32,6 +32,10 @@
 #
 # Shape letters: **T** queries, **S** keys, **D** head size ($d_k$),
 # **E** embedding size, **C** model width, **H** heads, **B** batch.
+#
+# **Glossary (术语表):** [docs/glossary.md](../docs/glossary.md) gives every
+# term of these notebooks in English and Chinese, with a one-line definition.
+# The Summary and Exercises are also in Chinese, at the end (小结, 练习).
 
 # %% [markdown]
 # ## Introduction
@@ -570,3 +574,39 @@ plt.show()
 # 6. Replace the sinusoidal table with a learned one
 #    (`zoo.layers.embedding.TokenAndPositionEmbedding(..., positional="learned")`).
 #    Is 狗咬人 still different from 人咬狗 before any training? Why?
+
+# %% [markdown]
+# ## 小结
+#
+# * 文档 001 的 $\text{softmax}(QK^T/\sqrt{d_k})V$ 只需几行 NumPy；zoo 的
+#   `scaled_dot_product_attention` 给出相同的数。每一行权重之和为一：
+#   每个输出都是值（value）的加权平均。
+# * 随机向量的点积方差为 $d_k$；除以 $\sqrt{d_k}$ 可以防止 softmax 变成
+#   one-hot。
+# * 掩码：True 表示可以关注（Keras 和 zoo 的约定）。填充和未来得到的权重为零，
+#   完全被遮蔽的行给出零而不是 NaN。PyTorch 风格的掩码必须先取反；不取反，
+#   它会悄无声息地出错。
+# * 多头注意力用不同的投影把公式运行 H 次；zoo 的层与
+#   `keras.layers.MultiHeadAttention` 的权重一一对应、结果相同。
+# * 文档 004 的公式（第 3.2 节）没有 softmax 归一化，也没有 V：
+#   它的权重之和不为一。这是一处勘误。
+# * 单靠注意力分不出顺序（打乱输入，输出也同样被打乱；狗咬人 = 人咬狗）；
+#   位置编码给每个位置一个自己的向量。
+#
+# ## 练习
+#
+# 1. 在小例子中把 `W_q` 乘以 10。热力图会怎样变化？为什么？与 $\sqrt{d_k}$
+#    一节中未缩放的 softmax 比较。
+# 2. 对 `D_K_VALUES` 中的每个 $d_k$，测量 softmax(q·k) 在除以与不除以
+#    $\sqrt{d_k}$ 时最大权重的平均值。$d_k$ 到多大时，未缩放的 softmax
+#    实际上变成了 one-hot？
+# 3. 用 `attention_mask` 为交叉注意力构建一个掩码：从一个 4 个词元的解码器，
+#    到一个含 2 个填充词元的 6 词元编码器句子。掩码里应当是哪一方的填充，
+#    解码器的还是编码器的？
+# 4. 在你自己的单元里手工修改 `wrong_attention_004`，让它的分母是分子的行和。
+#    检查你是否得回了 `scaled_dot_product_attention` 的权重。
+# 5. 用 `NUM_HEADS = 1` 和 `8` 重做莎士比亚的例子。每次的头大小 D 是多少？
+#    这个层有多少个权重？
+# 6. 把正弦表换成一个可学习的表
+#    （`zoo.layers.embedding.TokenAndPositionEmbedding(..., positional="learned")`）。
+#    在任何训练之前，狗咬人和人咬狗还不同吗？为什么？

@@ -36,6 +36,10 @@
 #
 # Shape letters: **B** batch, **S** source length, **T** target length,
 # **E** embedding size, **U** recurrent units, **V** vocabulary size.
+#
+# **Glossary (术语表):** [docs/glossary.md](../docs/glossary.md) gives every
+# term of these notebooks in English and Chinese, with a one-line definition.
+# The Summary and Exercises are also in Chinese, at the end (小结, 练习).
 
 # %% [markdown]
 # ## Introduction
@@ -593,3 +597,36 @@ print(
 #    correct dates?
 # 6. Try `cell="lstm"` in `build`. How many parameters does the model have
 #    now (`model.count_params()`), and does it train faster per step?
+
+# %% [markdown]
+# ## 小结
+#
+# * 文档 000 的 “attention mechanism for seq2seq models”（4.3）就是一个编码器
+#   RNN、一个解码器 RNN，以及解码器每一步在源序列位置上做的一次 softmax；文档
+#   001 的编码器、解码器、Attention 和 Beam Search 就是这些部件。
+# * 教师强制：解码器读入 `<bos> y1 … yn`，预测 `y1 … yn <eos>`。翻译时，
+#   它把自己的输出送回作为输入。
+# * 编码器可以是双向的，因为源序列是完整已知的；解码器必须保持因果（已检查：
+#   后面的目标字符从不改变前面的预测）。
+# * 加性打分 $v^\top\tanh(W_1 s + W_2 h)$ 和点积打分 $(W_a s)\cdot h/\sqrt{d}$：
+#   我们的 NumPy 与 zoo 的层一致，每一行权重之和为一，填充处为零。
+# * 对日期来说，完全匹配是诚实的分数；字符级 BLEU 给部分得分。
+#   束搜索寻找模型自己认为最可能的输出（比较上面打印的对数概率）；
+#   它并不保证答案更好。
+# * 年份在前的日期，其注意力图接近一条对角线。
+#
+# ## 练习
+#
+# 1. 用 `bidirectional_encoder=False` 构建模型，并用相同的步数训练。
+#    损失下降得一样快吗？哪些格式受影响最大？（提示：每种格式里年份在哪里？）
+# 2. 用 `attention=None` 构建模型（Sutskever et al., 2014：
+#    源序列只通过解码器的初始状态到达解码器）。
+#    把它的完全匹配率与有注意力的模型比较。
+# 3. 设置束宽 `BEAM_WIDTH = 1`，检查束搜索此时给出的正是贪心解码的输出。再试 2
+#    和 8：时间如何增长？
+# 4. 用一种模型从未见过的格式写一个日期，例如 `1998/3/3` 或
+#    `March the 3rd, 1998`，翻译它，并画出它的注意力图。
+# 5. 让 `corpus_bleu(outputs, references)` 使用它默认的分词方式（不传
+#    `tokenize=`）。它警告了什么？为什么即使日期正确，分数也是 0？
+# 6. 在 `build` 中试试 `cell="lstm"`。
+#    模型现在有多少个参数（`model.count_params()`）？每步训练得更快吗？

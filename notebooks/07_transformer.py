@@ -24,6 +24,10 @@
 # Shape letters: **B** batch, **S** source length, **T** target length,
 # **C** model width, **H** heads, **D** head size (C / H), **L** decoder
 # blocks, **V** vocabulary size.
+#
+# **Glossary (术语表):** [docs/glossary.md](../docs/glossary.md) gives every
+# term of these notebooks in English and Chinese, with a one-line definition.
+# The Summary and Exercises are also in Chinese, at the end (小结, 练习).
 
 # %% [markdown]
 # ## Introduction
@@ -580,3 +584,36 @@ print(
 # 6. Build the listing as written with its own sizes
 #    (`entry.build_as_written()`) and call it on target ids of 256 or more.
 #    What goes wrong, and which erratum explains it?
+
+# %% [markdown]
+# ## 小结
+#
+# * 文档 004 的代码清单（4.2）无法运行（从未导入 `Concatenate`）。
+#   补上导入后运行，它也不是 Transformer：它把编码器和解码器逐位置拼接在一起（S
+#   必须等于 T），没有位置编码（编码器忽略顺序），
+#   没有掩码（填充会改变真实词元），没有残差连接，解码器看不到过去，
+#   并且输出类别数是 `output_dim` 而不是词表大小。
+# * zoo 的 `build_transformer` 具备第 2.3 节列出的部件（多头注意力、前馈网络、
+#   残差连接）和文档 001 补充的部件（位置、LayerNorm），外加掩码：
+#   填充从不起作用，解码器是因果的。它输出 logits。
+# * 交叉注意力为每个头、每个解码器块给出一张 (T, S) 的图；每一行之和为一，
+#   填充处为零。
+# * KV 缓存改变的是解码的开销，而不是结果：有缓存和无缓存的 logits
+#   与贪心翻译结果都一致。
+#
+# ## 练习
+#
+# 1. 用 `positional="learned"` 构建 zoo 的模型，并用相同的步数训练。
+#    验证损失比用正弦位置编码时好还是差？
+# 2. 设置 `NUM_LAYERS = 1`。还剩多少参数（`model.count_params()`）？
+#    完全匹配率下降了多少？
+# 3. 在 `zoo.data.pairs.make_numbers(5_000, target="chinese")` 上训练：
+#    把英文数字词翻译成中文数字
+#    （`three hundred and forty-two thousand and seven` → `三十四万二千零七`）。
+#    为一个带“万”的数画出交叉注意力：“万”关注的是哪些源词？
+# 4. 在相同的训练步数下，把笔记本 06 的 GRU 模型与这个 Transformer 比较：
+#    每步时间、参数量、完全匹配率。
+# 5. 在 `greedy_uncached` 中数出为整个验证集计算的解码器位置数，并与 `translate`
+#    比较用时。差距如何随目标长度增长？
+# 6. 用代码清单自己的规模按原样构建它（`entry.build_as_written()`），并用 256
+#    或更大的目标 id 调用它。出了什么问题？哪一条勘误解释了它？

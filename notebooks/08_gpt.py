@@ -37,6 +37,10 @@
 #
 # Shape letters: **B** batch, **T** time, **C** model width (= embedding
 # size), **H** heads, **L** layers, **V** vocabulary.
+#
+# **Glossary (术语表):** [docs/glossary.md](../docs/glossary.md) gives every
+# term of these notebooks in English and Chinese, with a one-line definition.
+# The Summary and Exercises are also in Chinese, at the end (小结, 练习).
 
 # %% [markdown]
 # ## Introduction
@@ -581,3 +585,46 @@ assert slow_text == fast_text == texts["greedy"]
 #    the laptop preset. How does each grow with the number of characters?
 # 6. `count_gpt_params(50257, **GPT_PRESETS["gpt2_small"])`: how much of
 #    GPT-2 small is its token embedding?
+# 7. `train_language_model("gpt", ...)` trains with the GPT family's recipe
+#    (`zoo.registry`, nanoGPT's): AdamW, whose weight decay is decoupled from
+#    the gradient step and spares biases, norms and embeddings, and a
+#    learning-rate schedule of linear warm-up then cosine decay. Train again
+#    with `optimizer="adam", weight_decay=0.0, schedule="constant"` and compare
+#    the two loss curves. Then train for more epochs with early stopping
+#    (`early_stopping=2`): when does it stop, and which epoch's weights does the
+#    model keep?
+
+# %% [markdown]
+# ## 小结
+#
+# * 第 4 节的公式是对打分 $w^T h_t$ 做 softmax；当 $w$ 取词元嵌入矩阵的行时，
+#   输出层*就是*输入嵌入：一个 (V, C) 变量用了两次，少了 V × C 个参数。
+# * 文档 003 的代码清单不是 GPT-2：后面的词元一变，它的双向 GRU
+#   就改变前面的预测；它的损失函数把 logits 当成概率来读（先裁剪再重新归一化），
+#   且不报任何错。
+# * zoo 的 `build_gpt` 是一个因果 Transformer：前面的 logits
+#   完全不受后面词元的影响；它输出 logits，并用 `from_logits=True` 训练。
+# * “laptop” 预设（层数、头数、宽度和上下文长度见上文的预设表）能在 CPU 上训练；
+#   困惑度在整个验证集上按词元加权计算。
+# * 贪心解码和束搜索是确定性的；温度、top-k 和 top-p 是采样，给定种子即可复现。
+#   带缓存的解码与重新读取前缀给出相同的 logits 和相同的文本。
+#
+# ## 练习
+#
+# 1. 用 `tie_embeddings=False` 以相同的步数训练。比较参数量和验证集困惑度。
+# 2. 把未来测试中被改动的位置移到 `k = 1` 和 `k = CONTEXT - 1`。每次 zoo 的 GPT
+#    有哪些位置会变？
+# 3. 分别用 `temperature=0.01` 和 `temperature=0.0` 生成。文本相同吗？为什么？
+# 4. 打印 `PROMPT` 之后最可能的 10 个下一个字符及其概率（提示：对
+#    `model(ids)[0, -1]` 做 softmax）。其中哪些会被 `top_p=0.9` 保留？
+# 5. 在 laptop 预设下，对 60 个新字符比较 `generate` 与完整前缀循环的用时。
+#    两者各自如何随字符数增长？
+# 6. `count_gpt_params(50257, **GPT_PRESETS["gpt2_small"])`：GPT-2 small
+#    的参数中有多大比例是词元嵌入？
+# 7. `train_language_model("gpt", ...)` 使用 GPT
+#    模型族的训练配方（`zoo.registry`，来自 nanoGPT）：
+#    AdamW（它的权重衰减与梯度步骤解耦，并且不作用于偏置、归一化层和嵌入），
+#    以及先线性预热、再余弦衰减的学习率调度。改用
+#    `optimizer="adam", weight_decay=0.0, schedule="constant"` 再训练一次，
+#    比较两条损失曲线。然后加上早停（`early_stopping=2`）训练更多轮：
+#    它在什么时候停下？模型保留的是哪一轮的权重？

@@ -31,6 +31,10 @@
 #
 # Shape letters: **B** batch, **T** time, **C** model width, **V**
 # vocabulary, **M** number of [MASK]s in a text.
+#
+# **Glossary (术语表):** [docs/glossary.md](../docs/glossary.md) gives every
+# term of these notebooks in English and Chinese, with a one-line definition.
+# The Summary and Exercises are also in Chinese, at the end (小结, 练习).
 
 # %% [markdown]
 # ## Introduction
@@ -145,7 +149,7 @@ print(
 )
 
 # %% [markdown]
-# Now measure it on 200,000 characters of real text. A random replacement can
+# Now measure it on a long stretch of real text. A random replacement can
 # draw the original character by chance (1 in V - 5), so "kept" is a little
 # above 10% and "random" a little below.
 
@@ -447,7 +451,7 @@ assert token == fill_mask(model, tokenizer, text, top_k=1)[0][0][0]
 #
 # * A masked LM hides 15% of the tokens (80% become [MASK], 10% a random
 #   token, 10% stay) and is scored only on them; we measured those fractions
-#   on 200,000 characters.
+#   on real text above.
 # * BERT's encoder is bidirectional: a change at position k moves the
 #   vectors of every position, earlier ones included (never in a causal GPT).
 #   So it fills gaps, and cannot generate text left to right.
@@ -474,3 +478,32 @@ assert token == fill_mask(model, tokenizer, text, top_k=1)[0][0][0]
 # 5. Compare with notebook 08: a GPT can also guess a hidden character, from
 #    its left side only. Score the GPT's next-character prediction at the
 #    same holes. Which model is right more often?
+
+# %% [markdown]
+# ## 小结
+#
+# * 掩码语言模型按 BERT 的做法隐藏一部分词元（选中的词元大多变成 [MASK]，
+#   一小部分换成随机词元，一小部分保持原样；比例是 `mask_tokens` 的默认值），
+#   并且只在这些词元上评分；我们在真实文本上测量了这些比例。
+# * BERT 的编码器是双向的：位置 k 处的改变会移动每个位置的向量，
+#   包括前面的位置（因果 GPT 中从不如此）。所以它能填空，
+#   却不能从左到右生成文本。
+# * zoo 在自带的剧本上离线训练一个小的字符级 BERT；`fill_mask`
+#   读取掩码所在位置的 logits。
+# * 文档 001 的代码清单要下载一个检查点（无法离线），需要 PyTorch 和
+#   `transformers`，而且它的 `argmax(...).item()` 要么报错，
+#   要么选出整个序列中最大的 logit，然后在句子里而不是在词表里查找它。
+#
+# ## 练习
+#
+# 1. 在 `mask_tokens` 中设置 `mask_fraction=1.0, random_fraction=0.0`，
+#    再测量一次比例。然后用
+#    `make_mlm_dataset(..., mask_fraction=1.0, random_fraction=0.0)` 训练：
+#    填空准确率变了吗？当模型读取不含 [MASK] 的文本时会出什么问题？
+# 2. 隐藏两个相邻的字符（`"s[MASK][MASK]"`）。为什么两个相邻的空比一个空更难？
+# 3. 分别测量空位在窗口的第一个位置、最后一个位置和中间时的填空准确率。
+#    双向模型在哪里做得最好？为什么？
+# 4. 训练一个词级模型：`train_masked_lm(level="word", ...)`。V 有多大？
+#    这如何改变每步的时间？
+# 5. 与笔记本 08 比较：GPT 也能猜出一个被隐藏的字符，但只能根据它左边的内容。
+#    在相同的空位上给 GPT 的下一字符预测打分。哪个模型更常猜对？

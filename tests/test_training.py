@@ -266,6 +266,36 @@ def test_gradients_are_clipped_by_their_global_norm():
     np.testing.assert_allclose([float(a[0]), float(b[0])], [-0.6, -0.8], rtol=1e-6)
 
 
+@pytest.mark.parametrize("name", ["adam", "adamw", "rmsprop", "sgd"])
+def test_global_norm_counts_a_repeated_token_once(name):
+    """docs/pitfalls.md #26: a token seen twice has one gradient row, [3, 4]
+    (norm 5), not two slices of norm 2.5 each (Keras's own sum: 12.5)."""
+    import tensorflow as tf
+
+    table = keras.Variable(np.zeros((3, 2), "float32"))
+    slices = tf.IndexedSlices(
+        values=tf.constant([[1.5, 2.0], [1.5, 2.0]]),
+        indices=tf.constant([1, 1]),
+        dense_shape=tf.constant([3, 2]),
+    )
+    clipped = make_optimizer(name, learning_rate=1.0, global_clipnorm=1.0)
+    [got] = clipped._clip_gradients([slices])
+    np.testing.assert_allclose(tf.convert_to_tensor(got)[1], [0.6, 0.8], rtol=1e-6)
+    stock = keras.optimizers.SGD(learning_rate=1.0, global_clipnorm=1.0)
+    [keras_own] = stock._clip_gradients([slices])
+    assert not np.allclose(tf.convert_to_tensor(keras_own)[1], [0.6, 0.8])
+    clipped.apply_gradients([(slices, table)])  # and it still trains
+    assert np.abs(table.numpy()[1]).sum() > 0 and not table.numpy()[0].any()
+
+
+def test_zoo_optimizers_save_and_load_with_the_model(tmp_path):
+    model = compile_model(bigram_model(compile=False), optimizer="adamw")
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert type(loaded.optimizer) is type(model.optimizer)
+    assert isinstance(loaded.optimizer, keras.optimizers.AdamW)
+
+
 @pytest.mark.parametrize("kwargs", [{"name": "adagrad"}, {"learning_rate": 0.0}])
 def test_make_optimizer_rejects_bad_settings(kwargs):
     with pytest.raises(ZooError):

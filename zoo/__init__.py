@@ -113,6 +113,11 @@ _EXPORTS = {
     "plot_attention": "zoo.plotting",
     "plot_history": "zoo.plotting",
     "ZooError": "zoo.errors",
+    "DocumentVectorizer": "zoo.representations",
+    "cosine_similarity": "zoo.representations",
+    "train_word2vec": "zoo.representations",
+    "WordVectors": "zoo.representations",
+    "load_vectors": "zoo.representations",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,8 +1,9 @@
-"""The ``zoo`` command: list, train, generate and evaluate models.
+"""The ``zoo`` command: list, train, generate and evaluate models; clean text.
 
     zoo list
     zoo train lstm                      # bundled Shakespeare, a few minutes on a CPU
     zoo train gru --data my_text.txt --epochs 3
+    zoo train gru --data tang           # bundled Tang poems, Chinese characters
     zoo train gpt                       # 4 layers, 4 heads, width 128, context 64
     zoo train bert                      # masked LM: fills in [MASK]
     zoo train gpt --strategy mirrored --precision mixed_bfloat16   # every GPU
@@ -13,6 +14,7 @@
     zoo generate runs/transformer/model.keras --prompt "Tuesday, 3 Mar 1998"
     zoo evaluate runs/lstm/model.keras --data shakespeare --split test
     zoo evaluate runs/transformer/model.keras  # exact match and BLEU on the test split
+    zoo clean raw.txt --out cleaned.txt --report report.json   # dedup, filter, mask
 
 Bad arguments print a usage message; errors zoo foresees print one line
 ("zoo: error: ...") and exit with status 2, never a traceback.
@@ -27,7 +29,7 @@ import warnings
 from pathlib import Path
 
 from zoo import registry
-from zoo.registry import ALWAYS, FAMILIES, OPTIMIZERS, PRECISIONS, SCHEDULES
+from zoo.registry import ALWAYS, FAMILIES, LEVELS, OPTIMIZERS, PRECISIONS, SCHEDULES
 
 # What `zoo train MODEL` takes is the family's entry in `zoo.registry`: its
 # options and defaults, its recipe. This module parses and dispatches.
@@ -85,6 +87,9 @@ def _show_default(key, value, model) -> str:
         "beam_width": "(greedy)",
         "strategy": "(one device)",
         "early_stopping": "(off)",
+        "warmup_steps": "(5% of the run)",
+        "min_learning_rate": "(a tenth of the rate)",
+        "vocab_size": "(2000 bpe/wordpiece, else all)",
     }
     return f"{_flag(key)} {decided_later.get(key, '(preset)')}"
 
@@ -112,15 +117,26 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--data",
         default=None,
-        help="language models: 'shakespeare' (bundled), a UTF-8 text file or "
+        help="language models: 'shakespeare' (bundled), 'tang' (bundled Tang "
+        "poems, Chinese), a UTF-8 text file or "
         "folder, or a Penn Treebank folder; transformer and seq2seq: 'dates', "
         "'numbers', 'numbers-zh' or a TSV file of pairs",
     )
     train.add_argument(
         "--level",
-        choices=["char", "word"],
+        choices=LEVELS,
         default=None,
-        help="tokens: characters or words (default: char; word for ngram)",
+        help="tokens: characters, words, or subwords trained on the training "
+        "split: bpe (GPT-2's byte-level BPE) or wordpiece (BERT's) (default: "
+        "char; word for ngram, but char on --data tang)",
+    )
+    train.add_argument(
+        "--vocab-size",
+        type=_positive,
+        default=None,
+        help="ids in all, reserved ones included: what bpe and wordpiece are "
+        "trained to (default 2000); char and word keep the most frequent "
+        "(default: all)",
     )
     train.add_argument(
         "--min-freq",
@@ -206,13 +222,26 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="recurrent models: truncated backpropagation through time; the "
         "text is read as --batch-size streams and the state is carried from "
-        "batch to batch (reset every epoch)",
+        "batch to batch (reset every epoch); an epoch is one pass over the "
+        "streams unless --steps-per-epoch is given",
     )
     train.add_argument(
         "--warmup-steps",
         type=_non_negative,
         default=None,
         help="linear warm-up steps first (constant and cosine)",
+    )
+    train.add_argument(
+        "--min-learning-rate",
+        type=float,
+        default=None,
+        help="where the cosine schedule ends (gpt: a tenth of --learning-rate)",
+    )
+    train.add_argument(
+        "--beta-2",
+        type=float,
+        default=None,
+        help="adam's and adamw's second-moment decay (gpt: 0.99, as nanoGPT)",
     )
     train.add_argument(
         "--early-stopping",
@@ -307,7 +336,71 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--beam-width", type=_positive, default=None, help="translation models only"
     )
-    parser.commands = {"train": train, "generate": gen, "evaluate": ev}
+    from zoo.cleaning import DEFAULTS as CLEAN
+
+    clean = sub.add_parser(
+        "clean",
+        help="clean text before training: normalise, deduplicate, filter noise, "
+        "mask personal data",
+        description="Clean a UTF-8 text file or folder (zoo.cleaning.clean): "
+        "Unicode NFKC and whitespace, optional traditional-to-simplified "
+        "Chinese; e-mail addresses, phone numbers and Chinese resident ID "
+        "numbers replaced by <EMAIL>, <PHONE>, <ID>; mojibake, too short, too "
+        "long, mostly symbols or digits, repeated lines removed; exact and "
+        "near duplicates (MinHash LSH on character shingles) removed, the "
+        "first copy kept. The input is never changed; the output is written "
+        "atomically; the same input and options always give the same output, "
+        "and cleaning it again changes nothing.",
+    )
+    clean.add_argument(
+        "input",
+        metavar="INPUT",
+        help="a UTF-8 file, whose documents are the blocks of lines between "
+        "blank lines; or a folder, whose documents are its .txt files "
+        "(subfolders and other files are not read)",
+    )
+    clean.add_argument(
+        "--out",
+        required=True,
+        metavar="OUTPUT",
+        help="for a file: a file of the kept documents, one blank line between "
+        "two (zoo train --data OUTPUT reads it); for a folder: a folder that "
+        "mirrors it, each kept .txt file cleaned under its own name (an "
+        "existing one must be empty or an earlier zoo clean output)",
+    )
+    clean.add_argument(
+        "--report",
+        metavar="REPORT",
+        default=None,
+        help="write a JSON report: counts per rule, a few examples of each, "
+        "documents and characters before and after",
+    )
+    clean.add_argument(
+        "--threshold",
+        type=float,
+        default=CLEAN["threshold"],
+        help="near duplicates: Jaccard similarity of "
+        f"{CLEAN['shingle_size']}-character shingles at or above which a "
+        f"document goes (default {CLEAN['threshold']})",
+    )
+    clean.add_argument(
+        "--min-chars",
+        type=_positive,
+        default=CLEAN["min_chars"],
+        help=f"shorter documents go (default {CLEAN['min_chars']})",
+    )
+    clean.add_argument(
+        "--max-chars",
+        type=_positive,
+        default=CLEAN["max_chars"],
+        help=f"longer documents go (default {CLEAN['max_chars']})",
+    )
+    clean.add_argument(
+        "--to-simplified",
+        action="store_true",
+        help="convert traditional Chinese to simplified (OpenCC t2s)",
+    )
+    parser.commands = {"train": train, "generate": gen, "evaluate": ev, "clean": clean}
     return parser
 
 
@@ -349,7 +442,14 @@ def _resolve_train_args(parser: argparse.ArgumentParser, args) -> None:
     family = registry.get(args.model)
     table = family.options
     xla_given = getattr(args, "xla", None)
+    if args.data == "tang" and args.level is None and "level" in table:
+        # Chinese has no spaces: "words" would be single characters anyway
+        # (zoo.text.WordTokenizer), with rare ones cut to <unk>.
+        args.level = "char"
     options = [k for k in vars(args) if k not in ("command", "model", *ALWAYS)]
+    # Streams are read once per epoch (Zaremba et al.), unless told otherwise:
+    # a fixed step count would wrap a stream's end onto its start mid-epoch.
+    one_pass = bool(getattr(args, "stateful", None)) and args.steps_per_epoch is None
     for dest in options:
         if getattr(args, dest) is None:
             setattr(args, dest, table.get(dest))
@@ -361,12 +461,22 @@ def _resolve_train_args(parser: argparse.ArgumentParser, args) -> None:
                 + (f" ({hint})" if hint else "")
                 + f"; {args.model} takes {takes}"
             )
+    if one_pass:
+        args.steps_per_epoch = None
     if args.min_freq is None and "min_freq" in table:
         from zoo.data.corpora import is_ptb_folder
 
         # A Penn Treebank folder is tokenized already: it chose its vocabulary.
         ptb = args.data is not None and is_ptb_folder(args.data)
         args.min_freq = 2 if args.level == "word" and not ptb else 1
+    if args.vocab_size is not None:
+        from zoo.errors import ZooError
+        from zoo.text import check_vocab_size
+
+        try:
+            check_vocab_size(args.level, args.vocab_size)
+        except ZooError as err:
+            parser.error(f"--vocab-size: {err}")
     if args.dropout is not None and not 0.0 <= args.dropout < 1.0:
         parser.error(f"--dropout must be in [0, 1), got {args.dropout}")
     if args.learning_rate is not None and args.learning_rate <= 0:
@@ -382,6 +492,8 @@ def _resolve_train_args(parser: argparse.ArgumentParser, args) -> None:
         parser.error("--warmup-steps goes with the constant or cosine schedule")
     if args.clipnorm is not None and not args.clipnorm > 0:
         parser.error(f"--clipnorm must be > 0, got {args.clipnorm}")
+    if args.beta_2 is not None and not 0 < args.beta_2 < 1:
+        parser.error(f"--beta-2 must be in (0, 1), got {args.beta_2}")
     if args.strategy is not None:
         if xla_given:
             parser.error(
@@ -461,7 +573,7 @@ def cmd_train(args) -> None:
     if family.task == "mlm":
         print(f"validation masked-token accuracy {summary['val_masked_accuracy']:.3f}")
         prompt = _default_prompt(corpus, min(40, args.context_length))
-        demo = args.prompt or _mask_one(prompt)
+        demo = args.prompt or _mask_one(prompt, level=args.level)
         _print_fill_mask(run.model, run.tokenizer, demo, top_k=5)
         return
     # A GPT's prompt and sample share its context: a short default prompt.
@@ -492,8 +604,19 @@ def _sample(run, prompt: str, *, max_new_tokens: int, seed: int) -> str:
     )
 
 
-def _mask_one(text: str) -> str:
-    """A demo prompt for a masked LM: `text` with one letter hidden."""
+def _mask_one(text: str, *, level: str = "char") -> str:
+    """A demo prompt for a masked LM: `text` with one letter hidden, or for
+    subword tokens one whole word (with the space in front of it for bpe,
+    whose tokens carry it)."""
+    import re
+
+    from zoo.text import SUBWORD_LEVELS
+
+    words = list(re.finditer(r"\w+", text))
+    if level in SUBWORD_LEVELS and words:
+        word = words[len(words) // 2]
+        start = word.start() - (level == "bpe" and text[: word.start()][-1:] == " ")
+        return text[:start] + "[MASK]" + text[word.end() :]
     letters = [i for i, ch in enumerate(text) if ch.isalpha()]
     if not letters:
         return text + "[MASK]"
@@ -620,16 +743,21 @@ def cmd_evaluate(args) -> None:
     data = args.data or bundle.info.get("data") or "shakespeare"
     text = getattr(load_corpus(data), args.split)
     scores = registry.TASKS[task].evaluate(bundle, text, batch_size=args.batch_size)
+    # Per character of the text, whatever the tokens: comparable across levels.
+    bits = (
+        f"{scores['bits_per_character']:.3f} bits per character over "
+        f"{scores['characters']:,} characters"
+    )
     if task == "mlm":
         print(
             f"{args.split} masked-token accuracy {scores['accuracy']:.3f}, "
             f"masked-token perplexity {scores['perplexity']:.3f} ({data}; 15% of "
-            "the tokens hidden, seed 0)"
+            f"the tokens hidden, seed 0); {bits}"
         )
         return
     print(
         f"{args.split} perplexity {scores['perplexity']:.3f} over "
-        f"{scores['tokens']:,} tokens ({data})"
+        f"{scores['tokens']:,} tokens ({data}); {bits}"
     )
 
 
@@ -660,6 +788,29 @@ def _evaluate_translation(args, bundle) -> None:
     )
 
 
+def cmd_clean(args) -> None:
+    from zoo.cleaning import clean
+
+    report = clean(
+        args.input,
+        args.out,
+        report=args.report,
+        threshold=args.threshold,
+        min_chars=args.min_chars,
+        max_chars=args.max_chars,
+        to_simplified=args.to_simplified,
+    )
+    before, after = report["before"], report["after"]
+    print(
+        f"kept {after['documents']:,} of {before['documents']:,} documents "
+        f"({after['characters']:,} of {before['characters']:,} characters)"
+    )
+    for group, unit in (("removed", "documents"), ("masked", "matches")):
+        counts = [f"{k} {v[unit]:,}" for k, v in report[group].items() if v[unit]]
+        print(f"{group}: {', '.join(counts) or 'none'}")
+    print(f"wrote {args.out}" + (f" and {args.report}" if args.report else ""))
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"zoo: warning: {message}", file=sys.stderr)
 
@@ -676,12 +827,14 @@ def main(argv=None) -> int:
     warnings.simplefilter("always", ZooWarning)
     from zoo._tensorflow import import_tensorflow
 
-    import_tensorflow()  # every command uses it; its start-up lines shown once
+    if args.command != "clean":  # zoo clean needs no TensorFlow
+        import_tensorflow()  # every other command does; its start-up lines once
     commands = {
         "list": cmd_list,
         "train": cmd_train,
         "generate": cmd_generate,
         "evaluate": cmd_evaluate,
+        "clean": cmd_clean,
     }
     try:
         commands[args.command](args)

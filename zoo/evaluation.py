@@ -13,10 +13,14 @@ judge whole generated sequences, the way a reader would:
   references are split into characters (sacreBLEU's "zh" tokenizer).
 
 Both take text, not ids: decode the generated ids first (``tokenizer.decode``).
+
+`bits_per_character` puts language models with different tokens (characters,
+words, subwords) on one scale.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from collections.abc import Sequence
@@ -137,6 +141,33 @@ def corpus_bleu(
             stacklevel=2,
         )
     return float(result.score)
+
+
+def bits_per_character(total_nats: float, characters: int) -> float:
+    """A text's cross-entropy in bits, per character of the text.
+
+    Perplexity is per token, so a word or subword model's cannot be set
+    beside a character model's: a token is several characters. Dividing the
+    whole text's cross-entropy by its number of characters (not tokens) can:
+    for a character model it is log2(perplexity).
+
+    Args:
+        total_nats: the negative log-likelihood of the text, summed over its
+            tokens, in nats (natural log).
+        characters: the text's length in characters (``len(text)``).
+
+    Returns:
+        Bits per character, ``total_nats / ln 2 / characters``.
+
+    Example:
+        >>> bits_per_character(100 * math.log(4.0), 100)  # perplexity 4, 1 char a token
+        2.0
+    """
+    if not isinstance(characters, int) or characters < 1:
+        raise ZooError(f"characters must be a positive integer, got {characters!r}")
+    if not total_nats >= 0:
+        raise ZooError(f"total_nats must be >= 0, got {total_nats!r}")
+    return total_nats / math.log(2) / characters
 
 
 def _check_texts(texts, label: str) -> None:

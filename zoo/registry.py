@@ -176,7 +176,13 @@ class Family:
 ALWAYS = ("out", "seed", "prompt")
 # zoo.distribute.PRECISIONS, spelled out so that parsing needs no TensorFlow.
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-_TEXT = {"data": "shakespeare", "level": "char", "min_freq": None}
+# The tokens a text model reads (`zoo.text.build_tokenizer`): characters,
+# words, or subwords trained on the corpus (GPT-2's byte-level BPE, BERT's
+# WordPiece); spelled out here so that parsing needs no tokenizer.
+LEVELS = ("char", "word", "bpe", "wordpiece")
+# vocab_size None: the subword levels' zoo.text.SUBWORD_VOCAB_SIZE, and every
+# token of the training text for the others.
+_TEXT = {"data": "shakespeare", "level": "char", "min_freq": None, "vocab_size": None}
 _NEURAL = {"xla": True, "fresh": False}
 # How language models are optimised (zoo.training.make_optimizer and
 # make_schedule); spelled out here so that parsing needs no TensorFlow.
@@ -185,9 +191,24 @@ SCHEDULES = ("constant", "cosine", "step")
 _OPTIMISE = {
     "optimizer": "adam",
     "weight_decay": 0.0,
+    "beta_2": 0.999,
     "schedule": "constant",
     "warmup_steps": 0,
+    "min_learning_rate": 0.0,
     "early_stopping": None,  # off
+}
+# The GPT's recipe is nanoGPT's (its shakespeare_char configuration, GPT-2's
+# practice): AdamW with weight decay 0.1 on the matrices only, beta_2 0.99,
+# a linear warm-up over the first 5% of the steps (nanoGPT: 100 of 2000),
+# then a cosine down to a tenth of the peak rate (None: decided from the
+# run's length and rate, zoo.recipes.common.learning_rate_for).
+_NANOGPT = {
+    "optimizer": "adamw",
+    "weight_decay": 0.1,
+    "beta_2": 0.99,
+    "schedule": "cosine",
+    "warmup_steps": None,  # 5% of the run
+    "min_learning_rate": None,  # learning_rate / 10
 }
 # Language models also scale: every local GPU, 16-bit arithmetic.
 _SCALE = {"strategy": None, "precision": "float32"}
@@ -223,6 +244,7 @@ _TRANSLATION_HINTS = {
     "seq_len": "a translation model reads whole sentence pairs",
     "level": "translation models read one character per token",
     "min_freq": "translation models keep every character of the training pairs",
+    "vocab_size": "translation models keep every character of the training pairs",
 }
 _TRANSFORMER_HINTS = {
     "units": "a Transformer's width is --embedding-dim and its feed-forward "
@@ -298,6 +320,7 @@ _FAMILIES = (
             "dropout": 0.0,
             "learning_rate": 1e-3,
             **_OPTIMISE,
+            **_NANOGPT,
             **_NEURAL,
             **_SCALE,
         },

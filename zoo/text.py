@@ -19,12 +19,21 @@ the vocabulary. `WhitespaceTokenizer` is for text that is already tokenized,
 one sentence per line (the Penn Treebank): it splits on spaces only, and each
 line break is ``<eos>``.
 
+Two more are trained on the corpus, GPT-2's and BERT's: `BPETokenizer`
+(byte-level byte-pair encoding: any text, Chinese and emoji included, decodes
+back byte for byte) and `WordPieceTokenizer` (BERT's word pieces: decodes back
+up to BERT's normalisation, see `WordPieceTokenizer.normalize`). They map the
+same five reserved ids (WordPiece under BERT's names: [PAD] [UNK] [CLS] [SEP]
+[MASK]), and train with Hugging Face ``tokenizers`` (``pip install
+"zoo[subwords]"``), imported only when one is used.
+
 A tokenizer is saved with its model (see `zoo.saving`) through `get_config()`.
 """
 
 from __future__ import annotations
 
 import collections
+import json
 import re
 from collections.abc import Iterable
 
@@ -148,14 +157,19 @@ class Tokenizer:
     def decode(self, ids: Iterable[int], *, skip_special: bool = True) -> str:
         """Ids -> text. Padding (and with `skip_special`, all reserved ids except
         `<unk>`) is dropped; out-of-range ids raise a `ZooError`."""
+        ids = self._checked_ids(ids)
+        drop = {PAD_ID, BOS_ID, EOS_ID, MASK_ID} if skip_special else {PAD_ID}
+        return "".join(self.vocabulary[i] for i in ids.tolist() if i not in drop)
+
+    def _checked_ids(self, ids: Iterable[int]) -> np.ndarray:
+        """`ids` as a flat int64 array; out-of-range ids raise a `ZooError`."""
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
             raise ZooError(
                 f"ids must lie in [0, {self.vocab_size}); got min {ids.min()}, "
                 f"max {ids.max()}"
             )
-        drop = {PAD_ID, BOS_ID, EOS_ID, MASK_ID} if skip_special else {PAD_ID}
-        return "".join(self.vocabulary[i] for i in ids.tolist() if i not in drop)
+        return ids
 
     def unknown_tokens(self, text: str) -> list[str]:
         """The tokens of `text` that are not in the vocabulary, in order, unique."""
@@ -168,9 +182,14 @@ class Tokenizer:
     @staticmethod
     def from_config(config: dict) -> Tokenizer:
         """Rebuild a tokenizer of any kind from its `get_config()`."""
-        kinds = {
-            cls.kind: cls for cls in (CharTokenizer, WordTokenizer, WhitespaceTokenizer)
-        }
+        classes = (
+            CharTokenizer,
+            WordTokenizer,
+            WhitespaceTokenizer,
+            BPETokenizer,
+            WordPieceTokenizer,
+        )
+        kinds = {cls.kind: cls for cls in classes}
         kind = config.get("kind")
         if kind not in kinds:
             raise ZooError(
@@ -281,18 +300,351 @@ class WhitespaceTokenizer(Tokenizer):
     def decode(self, ids: Iterable[int], *, skip_special: bool = True) -> str:
         """Ids -> text: " w1 w2 ...", a line break for each ``<eos>``;
         padding (and with `skip_special`, BOS and MASK) is dropped."""
-        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
-        if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
-            raise ZooError(
-                f"ids must lie in [0, {self.vocab_size}); got min {ids.min()}, "
-                f"max {ids.max()}"
-            )
+        ids = self._checked_ids(ids)
         drop = {PAD_ID, BOS_ID, MASK_ID} if skip_special else {PAD_ID}
         return "".join(
             "\n" if i == EOS_ID else " " + self.vocabulary[i]
             for i in ids.tolist()
             if i not in drop
         )
+
+
+# --- subword tokenizers, trained on the corpus ------------------------------------
+#
+# Trained with Hugging Face `tokenizers` rather than KerasHub's tokenizers: its
+# Rust trainers learn both BPE and WordPiece vocabularies from text in seconds
+# (KerasHub's BytePairTokenizer has no trainer, and its WordPiece trainer would
+# pull in keras-hub and tensorflow-text), its byte-level BPE round trips any
+# text exactly, and a whole tokenizer (normaliser, pre-tokenizer, vocabulary,
+# merges, decoder) serialises to one JSON string, which `zoo.saving` keeps in
+# the model file. It is imported only when a subword tokenizer is used.
+
+SUBWORD_LEVELS = ("bpe", "wordpiece")
+# Ids in all (reserved ones included) that a subword tokenizer is trained to
+# when no size is given: about 2.7 characters per token on the Shakespeare plays.
+SUBWORD_VOCAB_SIZE = 2000
+# Every byte is a token of byte-level BPE before any merge is learned.
+BYTE_ALPHABET = 256
+# Where a long text may be cut into pieces for training and encoding without
+# changing a single token: after a line break between two non-space
+# characters, both pre-tokenizers (GPT-2's and BERT's) cut there anyway.
+_SAFE_CUT = re.compile(r"(?<=\S\n)(?=\S)")
+_PIECE = 1 << 14  # characters per piece, about
+
+
+def _hf_tokenizers():
+    """The `tokenizers` package, or a one-line `ZooError` saying how to get it."""
+    try:
+        import tokenizers
+    except ImportError as err:
+        raise ZooError(
+            "the subword tokenizers (level 'bpe' or 'wordpiece') need Hugging Face "
+            'tokenizers: pip install "zoo[subwords]"'
+        ) from err
+    return tokenizers
+
+
+def _pieces(text: str) -> list[str]:
+    """`text` cut at `_SAFE_CUT` points into pieces of about `_PIECE` characters.
+
+    Encoding the pieces (in parallel) gives the same ids as encoding the
+    whole text at once, several times faster."""
+    pieces, start = [], 0
+    while len(text) - start > _PIECE:
+        cut = _SAFE_CUT.search(text, start + _PIECE)
+        if cut is None:
+            break
+        pieces.append(text[start : cut.start()])
+        start = cut.start()
+    pieces.append(text[start:])
+    return pieces
+
+
+def check_vocab_size(level: str, vocab_size) -> None:
+    """Raise a one-line `ZooError` if `vocab_size` cannot work for `level`.
+
+    A vocabulary needs more ids than the reserved ones, and byte-level BPE
+    needs its 256 bytes besides (a WordPiece vocabulary too small for its
+    text's characters is refused when it is trained).
+    """
+    if not isinstance(vocab_size, int) or isinstance(vocab_size, bool):
+        raise ZooError(f"the vocabulary size must be an integer, got {vocab_size!r}")
+    least = len(SPECIAL_TOKENS) + (BYTE_ALPHABET if level == "bpe" else 1)
+    if vocab_size < least:
+        what = (
+            f"the {len(SPECIAL_TOKENS)} reserved ids and the {BYTE_ALPHABET} bytes "
+            "of byte-level BPE"
+            if level == "bpe"
+            else f"more than the {len(SPECIAL_TOKENS)} reserved ids"
+        )
+        raise ZooError(
+            f"a vocabulary size of {vocab_size} is too small for level {level!r}: "
+            f"it needs {what}, so at least {least}"
+        )
+
+
+class SubwordTokenizer(Tokenizer):
+    """Base of the trained subword tokenizers: a Hugging Face tokenizer inside.
+
+    Ids 0-4 are zoo's reserved ids (`SPECIAL_TOKENS`); the tokenizer's own
+    names for them are `hf_specials`. Text never encodes to a reserved id
+    (the special names written in text are read as ordinary text), except
+    `UNK_ID` where a WordPiece vocabulary cannot spell a word.
+
+    Args:
+        tokenizer: the tokenizer as `tokenizers` serialises it: its JSON
+            string, or that JSON parsed (what `get_config` returns).
+    """
+
+    kind = "subword"
+    hf_specials = SPECIAL_TOKENS
+
+    def __init__(self, tokenizer: str | dict):
+        hf = _hf_tokenizers()
+        text = tokenizer if isinstance(tokenizer, str) else json.dumps(tokenizer)
+        try:
+            backend = hf.Tokenizer.from_str(text)
+        except Exception as err:  # tokenizers raises a bare Exception
+            raise ZooError(f"not a tokenizers JSON: {str(err)[:200]}") from err
+        got = [backend.id_to_token(i) for i in range(len(SPECIAL_TOKENS))]
+        if got != list(self.hf_specials):
+            raise ZooError(
+                f"a {self.kind} tokenizer must have {self.hf_specials} as ids 0-4, "
+                f"got {got}"
+            )
+        # A special name written in the text ("<eos>", "[SEP]") is read as
+        # text, not as the reserved id, so every text round trips.
+        backend.encode_special_tokens = True
+        reserved = len(SPECIAL_TOKENS)
+        rest = (
+            backend.id_to_token(i) for i in range(reserved, backend.get_vocab_size())
+        )
+        super().__init__([*SPECIAL_TOKENS, *rest])
+        self.backend = backend  # the `tokenizers.Tokenizer`, for a closer look
+
+    @classmethod
+    def fit(
+        cls,
+        text: str | Iterable[str],
+        *,
+        min_freq: int = 1,
+        max_tokens: int | None = None,
+    ) -> SubwordTokenizer:
+        """Train a vocabulary of `max_tokens` ids on `text`.
+
+        Args:
+            text: a string, or an iterable of strings: the training text only.
+            min_freq: pairs seen fewer times than this are never merged.
+            max_tokens: ids in all, reserved ones included (default
+                `SUBWORD_VOCAB_SIZE`). A text too small to learn that many
+                gives fewer.
+
+        Returns:
+            A tokenizer; the same text and settings always give the same one.
+        """
+        vocab_size = SUBWORD_VOCAB_SIZE if max_tokens is None else max_tokens
+        check_vocab_size(cls.kind, vocab_size)
+        if not isinstance(min_freq, int) or min_freq < 1:
+            raise ZooError(f"min_freq must be an integer >= 1, got {min_freq!r}")
+        texts = [text] if isinstance(text, str) else list(text)
+        if not all(isinstance(t, str) for t in texts):
+            raise ZooError("fit() takes a string or an iterable of strings")
+        pieces = [piece for t in texts for piece in _pieces(t) if piece]
+        if not pieces:
+            raise ZooError("cannot build a vocabulary from empty text")
+        backend = cls._train(_hf_tokenizers(), pieces, vocab_size, min_freq)
+        return cls(backend.to_str())
+
+    @classmethod
+    def _train(cls, hf, pieces: list[str], vocab_size: int, min_freq: int):
+        raise NotImplementedError
+
+    def split(self, text: str) -> list[str]:
+        return [t for e in self.backend.encode_batch(_pieces(text)) for t in e.tokens]
+
+    def encode(self, text: str) -> np.ndarray:
+        if not isinstance(text, str):
+            raise ZooError(f"encode() takes a string, got {type(text).__name__}")
+        encodings = self.backend.encode_batch_fast(_pieces(text))
+        return np.concatenate([np.asarray(e.ids, np.int32) for e in encodings])
+
+    def decode(self, ids: Iterable[int], *, skip_special: bool = True) -> str:
+        """Ids -> text, by the tokenizer's decoder. Padding (and with
+        `skip_special`, every reserved id except `UNK_ID`) is dropped;
+        out-of-range ids raise a `ZooError`."""
+        ids = self._checked_ids(ids)
+        drop = [PAD_ID, BOS_ID, EOS_ID, MASK_ID] if skip_special else [PAD_ID]
+        kept = ids[~np.isin(ids, drop)].tolist()
+        return self.backend.decode(kept, skip_special_tokens=False)
+
+    def unknown_tokens(self, text: str) -> list[str]:
+        """The words of `text` that encode to `UNK_ID`, in order, unique."""
+        found = {}
+        for piece, e in zip(
+            _pieces(text), self.backend.encode_batch(_pieces(text)), strict=True
+        ):
+            for i, (start, end) in zip(e.ids, e.offsets, strict=True):
+                if i == UNK_ID:
+                    found.setdefault(piece[start:end])
+        return list(found)
+
+    def normalize(self, text: str) -> str:
+        """What ``decode(encode(text))`` gives when every word is spelt."""
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {"kind": self.kind, "tokenizer": json.loads(self.backend.to_str())}
+
+
+class BPETokenizer(SubwordTokenizer):
+    """GPT-2's byte-level byte-pair encoding, trained on the corpus.
+
+    Text is read as UTF-8 bytes, cut GPT-2's way (a word keeps the space in
+    front of it: " world"; runs of digits, of punctuation and of spaces are
+    pieces of their own), and the most frequent adjacent pair of tokens is
+    merged into a new token, again and again, until the vocabulary is full.
+    The 256 bytes are tokens from the start, so any text encodes without
+    `<unk>` and decodes back byte for byte, Chinese and emoji included: a
+    Chinese character is three bytes, merged into one token where the
+    training text had it often enough.
+
+    Example:
+        >>> tok = BPETokenizer.fit(corpus.train, max_tokens=2000)
+        >>> tok.decode(tok.encode("To be, 生存 🙂")) == "To be, 生存 🙂"
+        True
+
+    Reference:
+        Sennrich, Haddow and Birch (2016). Neural machine translation of rare
+        words with subword units. ACL. Radford et al. (2019). Language models
+        are unsupervised multitask learners (GPT-2), section 2.2.
+    """
+
+    kind = "bpe"
+
+    @classmethod
+    def _train(cls, hf, pieces, vocab_size, min_freq):
+        backend = hf.Tokenizer(hf.models.BPE())
+        # GPT-2: no normaliser, its split pattern, no space added in front.
+        backend.pre_tokenizer = hf.pre_tokenizers.ByteLevel(add_prefix_space=False)
+        backend.decoder = hf.decoders.ByteLevel()
+        trainer = hf.trainers.BpeTrainer(
+            vocab_size=vocab_size,
+            min_frequency=min_freq,
+            special_tokens=list(SPECIAL_TOKENS),
+            initial_alphabet=hf.pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
+        )
+        backend.train_from_iterator(pieces, trainer=trainer)
+        return backend
+
+    def normalize(self, text: str) -> str:
+        """Byte-level BPE loses nothing: `text` itself."""
+        return text
+
+
+# BERT's names for zoo's reserved ids, in id order: [PAD] is PAD_ID, [UNK]
+# UNK_ID, [CLS] BOS_ID (a sequence's start), [SEP] EOS_ID, [MASK] MASK_ID.
+BERT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+WORDPIECE_PREFIX = "##"
+
+
+class WordPieceTokenizer(SubwordTokenizer):
+    """BERT's WordPiece, trained on the corpus (cased: case and accents kept).
+
+    BERT's normaliser (``BertNormalizer``, cased) and pre-tokenizer
+    (``BertPreTokenizer``) cut the text into words: every run of whitespace
+    (line breaks included) separates words, every punctuation mark is a word,
+    and so is every Chinese character; control characters are dropped. A
+    word is then spelt with the longest vocabulary pieces from its start,
+    the pieces after the first marked ``##`` ("playing" -> "play", "##ing");
+    a word the vocabulary cannot spell, or longer than 100 characters, is one
+    [UNK]. The vocabulary is trained as BERT's was, by merging frequent pairs.
+
+    Decoding writes the words with one space between them, so what is lost
+    is exactly the whitespace: ``decode(encode(x)) == normalize(x)``, which
+    is x with line breaks and runs of spaces as one space, a space on each
+    side of every punctuation mark and Chinese character, and no spaces at
+    the ends ("To be,  or\\nnot" -> "To be , or not"), for any x whose words
+    the vocabulary spells.
+
+    The reserved ids have BERT's names inside (`BERT_SPECIALS`; `vocabulary`
+    shows zoo's), so decoding with ``skip_special=False`` writes [CLS] and
+    [SEP], and an unspelt word decodes as [UNK].
+
+    Example:
+        >>> tok = WordPieceTokenizer.fit(corpus.train, max_tokens=2000)
+        >>> tok.decode(tok.encode("To be,  or\\nnot"))
+        'To be , or not'
+
+    Reference:
+        Schuster and Nakajima (2012). Japanese and Korean voice search. ICASSP.
+        Devlin et al. (2019). BERT, section 3 and appendix A.2. NAACL.
+    """
+
+    kind = "wordpiece"
+    hf_specials = BERT_SPECIALS
+
+    @staticmethod
+    def _pipeline(hf, model):
+        backend = hf.Tokenizer(model)
+        # BERT-base-cased's settings: keep case and accents.
+        backend.normalizer = hf.normalizers.BertNormalizer(
+            clean_text=True,
+            handle_chinese_chars=True,
+            strip_accents=False,
+            lowercase=False,
+        )
+        backend.pre_tokenizer = hf.pre_tokenizers.BertPreTokenizer()
+        # cleanup=False: no guessing where spaces were ("it 's" stays).
+        backend.decoder = hf.decoders.WordPiece(prefix=WORDPIECE_PREFIX, cleanup=False)
+        return backend
+
+    @classmethod
+    def _train(cls, hf, pieces, vocab_size, min_freq):
+        unk = BERT_SPECIALS[UNK_ID]
+        backend = cls._pipeline(hf, hf.models.WordPiece(unk_token=unk))
+        # The trainer numbers the "##" pieces in hash-map order, so on its own
+        # two runs can break ties differently and learn different vocabularies
+        # (huggingface/tokenizers issue 1794). Which "##" pieces there are does
+        # not depend on the order: a first run with no merges finds them, and
+        # given first, in sorted order, they get the same ids on every run.
+        alphabet = hf.trainers.WordPieceTrainer(
+            vocab_size=0, special_tokens=list(BERT_SPECIALS), show_progress=False
+        )
+        backend.train_from_iterator(pieces, trainer=alphabet)
+        continuations = sorted(
+            t for t in backend.get_vocab() if t.startswith(WORDPIECE_PREFIX)
+        )
+        trainer = hf.trainers.WordPieceTrainer(
+            vocab_size=vocab_size,
+            min_frequency=min_freq,
+            special_tokens=[*BERT_SPECIALS, *continuations],
+            continuing_subword_prefix=WORDPIECE_PREFIX,
+            show_progress=False,
+        )
+        backend.train_from_iterator(pieces, trainer=trainer)
+        vocab = backend.get_vocab()
+        if len(vocab) > vocab_size:
+            raise ZooError(
+                f"a vocabulary size of {vocab_size} is too small for WordPiece on "
+                f"this text: its characters, each also as a {WORDPIECE_PREFIX} "
+                f"piece, and the reserved ids need {len(vocab)}; use at least that"
+            )
+        # A clean tokenizer: the "##" pieces were special only for training.
+        model = hf.models.WordPiece(
+            vocab=vocab, unk_token=unk, continuing_subword_prefix=WORDPIECE_PREFIX
+        )
+        clean = cls._pipeline(hf, model)
+        clean.add_special_tokens(list(BERT_SPECIALS))
+        return clean
+
+    def normalize(self, text: str) -> str:
+        """`text` as BERT's normaliser and pre-tokenizer leave it: its words
+        joined by one space (what ``decode(encode(text))`` gives when the
+        vocabulary spells every word)."""
+        normalized = self.backend.normalizer.normalize_str(text)
+        words = self.backend.pre_tokenizer.pre_tokenize_str(normalized)
+        return " ".join(word for word, _ in words)
 
 
 def build_tokenizer(
@@ -303,15 +655,30 @@ def build_tokenizer(
     max_tokens: int | None = None,
     pretokenized: bool = False,
 ) -> Tokenizer:
-    """Fit a tokenizer of the given `level` ("char" or "word") on `text`.
+    """Fit a tokenizer of the given `level` on `text` (the training split).
 
-    With ``pretokenized=True`` (a corpus tokenized already, such as the Penn
-    Treebank), words are a `WhitespaceTokenizer`'s; characters are unchanged.
+    Args:
+        text: the training text.
+        level: "char" (`CharTokenizer`), "word" (`WordTokenizer`), "bpe"
+            (`BPETokenizer`, GPT-2's) or "wordpiece" (`WordPieceTokenizer`,
+            BERT's).
+        min_freq: rarer tokens become <unk> (subwords: rarer pairs are
+            never merged).
+        max_tokens: ids in all, reserved ones included: for "char" and
+            "word" keep the most frequent (None: all); for "bpe" and
+            "wordpiece" the size they are trained to (None:
+            `SUBWORD_VOCAB_SIZE`).
+        pretokenized: a corpus tokenized already, such as the Penn Treebank:
+            its words are a `WhitespaceTokenizer`'s; other levels unchanged.
     """
     classes = {
         "char": CharTokenizer,
         "word": WhitespaceTokenizer if pretokenized else WordTokenizer,
+        "bpe": BPETokenizer,
+        "wordpiece": WordPieceTokenizer,
     }
     if level not in classes:
-        raise ZooError(f"level must be 'char' or 'word', got {level!r}")
+        raise ZooError(f"level must be one of {', '.join(classes)}; got {level!r}")
+    if max_tokens is not None:
+        check_vocab_size(level, max_tokens)
     return classes[level].fit(text, min_freq=min_freq, max_tokens=max_tokens)

@@ -279,6 +279,51 @@ def make_schedule(
     )
 
 
+def _dense(gradient):
+    """An embedding's gradient as one dense tensor: repeated ids summed."""
+    if isinstance(gradient, tf.IndexedSlices):
+        return tf.convert_to_tensor(gradient)
+    return gradient
+
+
+class _TrueGlobalNorm:
+    """Clip by the global norm of the gradients as they are.
+
+    An embedding's gradient arrives as `tf.IndexedSlices`, one slice per
+    token of the batch; Keras's `global_clipnorm` squares and sums those
+    slices as they come, so a token seen k times adds k squared slices where
+    its gradient row (their sum) adds one: the norm is wrong whenever a batch
+    repeats a token, which is always (docs/pitfalls.md #26). The slices are
+    summed into the dense gradient first, as PyTorch's `clip_grad_norm_` sees
+    it and as the papers' "clipped at norm 5" means.
+    """
+
+    def _clip_gradients(self, grads):
+        if self.global_clipnorm:
+            grads = [None if g is None else _dense(g) for g in grads]
+        return super()._clip_gradients(grads)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class Adam(_TrueGlobalNorm, keras.optimizers.Adam):
+    """`keras.optimizers.Adam`, its global-norm clipping on whole gradients."""
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class AdamW(_TrueGlobalNorm, keras.optimizers.AdamW):
+    """`keras.optimizers.AdamW`, its global-norm clipping on whole gradients."""
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class RMSprop(_TrueGlobalNorm, keras.optimizers.RMSprop):
+    """`keras.optimizers.RMSprop`, its global-norm clipping on whole gradients."""
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class SGD(_TrueGlobalNorm, keras.optimizers.SGD):
+    """`keras.optimizers.SGD`, its global-norm clipping on whole gradients."""
+
+
 def make_optimizer(
     name: str = "adam",
     *,
@@ -294,18 +339,15 @@ def make_optimizer(
         name: "adam", "adamw" (decoupled weight decay, Loshchilov & Hutter
             2019), "rmsprop" or "sgd".
         learning_rate: a float or a schedule (`make_schedule`).
-        global_clipnorm: clip the gradients' global norm to this.
+        global_clipnorm: clip the gradients' global norm to this (the norm of
+            the whole gradients: an embedding's counted once per row, not
+            once per token, docs/pitfalls.md #26).
         weight_decay: AdamW's decoupled decay rate (0 for the others).
         beta_2: Adam's and AdamW's second-moment decay (nanoGPT uses 0.99).
         model: AdamW only: its biases, norms and embeddings
             (`NO_WEIGHT_DECAY`) are excluded from the decay.
     """
-    optimizers = {
-        "adam": keras.optimizers.Adam,
-        "adamw": keras.optimizers.AdamW,
-        "rmsprop": keras.optimizers.RMSprop,
-        "sgd": keras.optimizers.SGD,
-    }
+    optimizers = {"adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "sgd": SGD}
     if name not in optimizers:
         raise ZooError(f"optimizer must be one of {sorted(optimizers)}, got {name!r}")
     if isinstance(learning_rate, (int, float)) and learning_rate <= 0:

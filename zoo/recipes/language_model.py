@@ -19,6 +19,7 @@ The n-gram model has no gradient training: `train_ngram` counts.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from pathlib import Path
@@ -33,12 +34,17 @@ SIZES = ("embedding_dim", "units", "num_heads", "num_layers", "ff_dim")
 STATEFUL = ("simple_rnn", "elman_rnn", "lstm", "gru")
 
 
-def prepare_text(corpus, *, tokenizer=None, level: str = "char", min_freq=None):
+def prepare_text(
+    corpus, *, tokenizer=None, level: str = "char", min_freq=None, vocab_size=None
+):
     """(corpus, tokenizer, ids per split) for a corpus name, path or `Corpus`.
 
     The tokenizer is fitted on the training split unless one is given;
-    `min_freq` defaults to 1 for characters and 2 for words (1 for a corpus
-    that is tokenized already, whose words are split at spaces only).
+    `min_freq` defaults to 1 for characters and subwords and 2 for words (1
+    for a corpus that is tokenized already, whose words are split at spaces
+    only). `vocab_size` is the ids in all, reserved ones included: what "bpe"
+    and "wordpiece" are trained to (None: `zoo.text.SUBWORD_VOCAB_SIZE`), and
+    for "char" and "word" the most frequent kept (None: all).
     """
     from zoo.data.corpora import Corpus, load_corpus
     from zoo.text import build_tokenizer
@@ -53,6 +59,7 @@ def prepare_text(corpus, *, tokenizer=None, level: str = "char", min_freq=None):
             corpus.train,
             level=level,
             min_freq=min_freq,
+            max_tokens=vocab_size,
             pretokenized=corpus.tokenized,
         )
     ids = {split: tokenizer.encode(text) for split, text in corpus.splits.items()}
@@ -114,19 +121,20 @@ def train_language_model(
     tokenizer=None,
     level: str = "char",
     min_freq: int | None = None,
+    vocab_size: int | None = None,
     epochs: int = 3,
     steps_per_epoch: int | None = 300,
     seq_len: int | None = 64,
     batch_size: int = 32,
-    learning_rate: float = 2e-3,
+    learning_rate: float | None = None,
     dropout: float = 0.0,
-    optimizer: str = "adam",
-    weight_decay: float = 0.0,
-    beta_2: float = 0.999,
+    optimizer: str | None = None,
+    weight_decay: float | None = None,
+    beta_2: float | None = None,
     clipnorm: float = 1.0,
-    schedule: str = "constant",
-    warmup_steps: int = 0,
-    min_learning_rate: float = 0.0,
+    schedule: str | None = None,
+    warmup_steps: int | None = None,
+    min_learning_rate: float | None = None,
     decay_after: int = 1,
     early_stopping: int | None = None,
     stateful: bool = False,
@@ -147,13 +155,25 @@ def train_language_model(
             "ngram", `train_ngram`).
         corpus: a `zoo.data.Corpus`, or a name or path for `load_corpus`.
         tokenizer: a fitted tokenizer; default: fitted on the training split.
-        level: "char" or "word", when the tokenizer is fitted here.
+        level: "char", "word", "bpe" (GPT-2's byte-level BPE) or "wordpiece"
+            (BERT's), when the tokenizer is fitted here (`zoo.text`).
         min_freq: rarer tokens become <unk> (default: 1 char, 2 word).
+        vocab_size: V, ids in all: what "bpe" and "wordpiece" are trained to
+            (default 2000, `zoo.text.SUBWORD_VOCAB_SIZE`); for "char" and
+            "word", the most frequent are kept (default: all).
         epochs: epochs in all (a resumed run counts the ones already done).
         steps_per_epoch: batches per epoch (None: one pass over the text).
         seq_len: T, tokens per training window (GPT: default its context).
         batch_size: B (the global batch under a strategy).
         learning_rate: the (peak) step size.
+
+        The optimisation arguments (learning_rate, optimizer, weight_decay,
+        beta_2, schedule, warmup_steps, min_learning_rate) default to the
+        family's, as `zoo train` has them (`zoo.registry`): Adam at 2e-3 for
+        the recurrent models, and for the GPT nanoGPT's recipe: AdamW
+        (weight decay 0.1, beta_2 0.99) at 1e-3, warm-up over the first 5% of
+        the steps, cosine down to a tenth.
+
         optimizer: "adam", "adamw", "rmsprop" or "sgd".
         weight_decay: AdamW's decoupled weight decay (not on biases, norms
             and embeddings).
@@ -162,8 +182,9 @@ def train_language_model(
         schedule: "constant", "cosine" (to `min_learning_rate` at the last
             step) or "step" (halved every epoch from epoch `decay_after` + 1
             on); `zoo.training.make_schedule`.
-        warmup_steps: linear warm-up steps first (constant and cosine).
-        min_learning_rate: where the cosine ends.
+        warmup_steps: linear warm-up steps first (constant and cosine); None:
+            5% of the run.
+        min_learning_rate: where the cosine ends; None: learning_rate / 10.
         decay_after: epochs at the full rate before the step schedule's
             first halving (Zaremba et al.: 4).
         early_stopping: stop when the validation loss has not improved for
@@ -209,9 +230,27 @@ def train_language_model(
     family = _family(family)
     if not family.keras:
         raise ZooError("an n-gram model is counted, not trained: use train_ngram")
+    recipe = {
+        "learning_rate": learning_rate,
+        "optimizer": optimizer,
+        "weight_decay": weight_decay,
+        "beta_2": beta_2,
+        "schedule": schedule,
+    }
+    recipe = {k: family.options[k] if v is None else v for k, v in recipe.items()}
+    # None in the family's options too: decided from the run (learning_rate_for).
+    if warmup_steps is None:
+        warmup_steps = family.options["warmup_steps"]
+    if min_learning_rate is None:
+        min_learning_rate = family.options["min_learning_rate"]
+    learning_rate, optimizer, weight_decay, beta_2, schedule = recipe.values()
     data = _data_name(corpus)
     corpus, tokenizer, ids = prepare_text(
-        corpus, tokenizer=tokenizer, level=level, min_freq=min_freq
+        corpus,
+        tokenizer=tokenizer,
+        level=level,
+        min_freq=min_freq,
+        vocab_size=vocab_size,
     )
     log(f"data: {corpus!r}; {level}-level vocabulary of {tokenizer.vocab_size}")
     keras.utils.set_random_seed(seed)
@@ -332,6 +371,7 @@ def train_ngram(
     tokenizer=None,
     level: str = "word",
     min_freq: int | None = None,
+    vocab_size: int | None = None,
     order: int = 4,
     smoothing: str = "kneser_ney",
     out_dir: str | os.PathLike | None = None,
@@ -343,8 +383,10 @@ def train_ngram(
         family: "ngram" (the registry's name; there for symmetry).
         corpus: a `zoo.data.Corpus`, or a name or path for `load_corpus`.
         tokenizer: a fitted tokenizer; default: fitted on the training split.
-        level: "word" or "char", when the tokenizer is fitted here.
+        level: "word", "char", "bpe" or "wordpiece", when the tokenizer is
+            fitted here.
         min_freq: rarer tokens become <unk> (default: 1 char, 2 word).
+        vocab_size: ids in all (see `train_language_model`).
         order: n.
         smoothing: "kneser_ney" (modified, three discounts), "kneser_ney_single",
             "add_k" or "mle".
@@ -364,7 +406,11 @@ def train_ngram(
         raise ZooError(f"{family} is a neural model: use train_language_model")
     data = _data_name(corpus)
     corpus, tokenizer, ids = prepare_text(
-        corpus, tokenizer=tokenizer, level=level, min_freq=min_freq
+        corpus,
+        tokenizer=tokenizer,
+        level=level,
+        min_freq=min_freq,
+        vocab_size=vocab_size,
     )
     log(f"data: {corpus!r}; {level}-level vocabulary of {tokenizer.vocab_size}")
     start = time.perf_counter()
@@ -397,14 +443,32 @@ def train_ngram(
 def evaluate_language_model(
     bundle, text: str, *, seq_len: int | None = None, batch_size: int = 32
 ) -> dict:
-    """Perplexity of a loaded language model (a `zoo.load` bundle) on `text`.
+    """Perplexity and bits per character of a loaded language model (a
+    `zoo.load` bundle) on `text`.
 
     Token-weighted over every token of `text` (`zoo.training.evaluate`; an
-    n-gram scores the whole text at once).
+    n-gram scores the whole text at once). Bits per character is the total
+    cross-entropy over those tokens, in bits, divided by ``len(text)``
+    (`zoo.evaluation.bits_per_character`), so models with different tokens
+    compare: for a character model it is log2(perplexity), but for the first
+    character, which a neural model is given and not scored on.
 
     Returns:
-        {"perplexity", "tokens"} (and "nll" for a neural model).
+        {"perplexity", "tokens", "bits_per_character", "characters"} (and
+        "nll", the mean per token, for a neural model).
     """
+    from zoo.evaluation import bits_per_character
+
+    scores = _token_scores(bundle, text, seq_len=seq_len, batch_size=batch_size)
+    total_nats = math.log(scores["perplexity"]) * scores["tokens"]
+    return {
+        **scores,
+        "bits_per_character": bits_per_character(total_nats, len(text)),
+        "characters": len(text),
+    }
+
+
+def _token_scores(bundle, text: str, *, seq_len, batch_size) -> dict:
     ids = bundle.tokenizer.encode(text)
     if not hasattr(bundle.model, "count_params"):  # an n-gram model
         return {"perplexity": bundle.model.perplexity(ids), "tokens": len(ids)}

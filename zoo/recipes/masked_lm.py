@@ -6,13 +6,15 @@ What ``zoo train bert`` runs, and notebook 09:
     >>> zoo.generation.fill_mask(run.model, run.tokenizer, "To be, or not to b[MASK]")
 
 By default a **character-level** model on the bundled Shakespeare plays
-(offline; a [MASK] hides one character). BERT itself works on word pieces;
-``level="word"`` gives whole words. Batches come from
+(offline; a [MASK] hides one character). BERT itself works on word pieces:
+``level="wordpiece"`` trains BERT's WordPiece vocabulary on the training text
+(`zoo.text.WordPieceTokenizer`); ``level="word"`` gives whole words. Batches come from
 `zoo.data.pipeline.make_mlm_dataset` (BERT's 80/10/10 masking, seeded).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from pathlib import Path
@@ -28,6 +30,7 @@ def train_masked_lm(
     tokenizer=None,
     level: str = "char",
     min_freq: int | None = None,
+    vocab_size: int | None = None,
     epochs: int = 1,
     steps_per_epoch: int | None = 200,
     seq_len: int = 64,
@@ -57,8 +60,11 @@ def train_masked_lm(
     Args:
         corpus: a `zoo.data.Corpus`, or a name or path for `load_corpus`.
         tokenizer: a fitted tokenizer; default: fitted on the training text.
-        level: "char" or "word", when the tokenizer is fitted here.
+        level: "char", "word", "wordpiece" (BERT's) or "bpe", when the
+            tokenizer is fitted here (`zoo.text`).
         min_freq: rarer tokens become <unk> (default: 1 char, 2 word).
+        vocab_size: V, ids in all: what "wordpiece" and "bpe" are trained to
+            (default 2000); for "char" and "word", the most frequent kept.
         epochs: passes of ``steps_per_epoch`` batches.
         steps_per_epoch: batches per epoch (None: one pass over the text).
         seq_len: T, tokens per training sequence; the model's
@@ -108,7 +114,11 @@ def train_masked_lm(
 
     data = _data_name(corpus)
     corpus, tokenizer, _ = prepare_text(
-        corpus, tokenizer=tokenizer, level=level, min_freq=min_freq
+        corpus,
+        tokenizer=tokenizer,
+        level=level,
+        min_freq=min_freq,
+        vocab_size=vocab_size,
     )
     log(f"data: {corpus!r}; {level}-level vocabulary of {tokenizer.vocab_size}")
     model_kwargs = {k: v for k, v in model_kwargs.items() if v is not None}
@@ -191,17 +201,24 @@ def evaluate_masked_lm(
     """Masked-token accuracy and perplexity of a loaded masked LM on `text`.
 
     15% of the tokens are hidden (BERT's 80/10/10, seed 0), so the score is
-    the same on every call.
+    the same on every call. Bits per character is the bits per hidden token,
+    log2(perplexity), times the text's tokens per character: the bits per
+    hidden character, with the characters shared out evenly over the tokens
+    (for a character model, log2(perplexity) itself). It compares masked
+    models with different tokens, not a masked model with a causal one.
 
     Returns:
-        {"perplexity", "accuracy", "tokens"}: over the hidden tokens.
+        {"perplexity", "accuracy", "tokens", "bits_per_character",
+        "characters"}: "tokens" counts the hidden tokens.
     """
     from zoo.data.pipeline import make_mlm_dataset
+    from zoo.evaluation import bits_per_character
     from zoo.training import compile_model
 
     seq_len = seq_len or int(bundle.info.get("seq_len", 64))
+    ids = bundle.tokenizer.encode(text)
     ds = make_mlm_dataset(
-        bundle.tokenizer.encode(text),
+        ids,
         seq_len=seq_len,
         batch_size=batch_size,
         vocab_size=bundle.tokenizer.vocab_size,
@@ -210,8 +227,13 @@ def evaluate_masked_lm(
     compile_model(bundle.model)  # for its Perplexity and MaskedAccuracy
     scores = bundle.model.evaluate(ds, verbose=0, return_dict=True)
     hidden = sum(int((y.numpy() != PAD_ID).sum()) for _, y in ds)
+    perplexity = float(scores["perplexity"])
     return {
-        "perplexity": float(scores["perplexity"]),
+        "perplexity": perplexity,
         "accuracy": float(scores["accuracy"]),
         "tokens": hidden,
+        "bits_per_character": bits_per_character(
+            math.log(perplexity) * len(ids), len(text)
+        ),
+        "characters": len(text),
     }
