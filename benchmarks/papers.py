@@ -407,17 +407,22 @@ def table(results: list[dict]) -> str:
                 f"{r['published']} | not run: {r['missing']} | | | |"
             )
             continue
+        # A stand-in's number is not the paper's quantity: no ratio for it.
+        stand_in = r.get("stand_in", False)
+        zoo = f"{r['zoo']:.2f}" + (" (stand-in)" if stand_in else "")
+        ratio = "" if stand_in else f"{r['ratio']:.3f}"
         lines.append(
             f"| {r['paper']} | {r['setting']} | {r['metric']} | {r['published']} | "
-            f"{r['zoo']:.2f} | {r['ratio']:.3f} | {r['train_seconds']} s | "
-            f"`{r['command']}` |"
+            f"{zoo} | {ratio} | {r['train_seconds']} s | `{r['command']}` |"
         )
         if "torch" in r:
             t = r["torch"]
+            torch_ratio = "" if stand_in else f"{t['val_loss'] / r['published']:.3f}"
             lines.append(
                 f"| PyTorch {t['torch']}, same model, nanoGPT's loop | same ids "
-                f"| {r['metric']} | {r['published']} | {t['val_loss']:.2f} | "
-                f"{t['val_loss'] / r['published']:.3f} | {t['train_seconds']} s | "
+                f"| {r['metric']} | {r['published']} | {t['val_loss']:.2f}"
+                f"{' (stand-in)' if stand_in else ''} | {torch_ratio} | "
+                f"{t['train_seconds']} s | "
                 "`python benchmarks/papers.py --shakespeare FILE --torch` |"
             )
     return "\n".join(lines)

@@ -37,10 +37,18 @@ def test_no_placeholder_is_left():
         assert placeholder not in README
 
 
+def _model_table() -> list[str]:
+    """The rows of the Models section's first table (the model table)."""
+    section = _section("Models")
+    start = section.index("\n| model | mirrors |") + 1
+    end = section.find("\n\n", start)
+    return section[start : None if end == -1 else end].splitlines()
+
+
 def test_every_model_of_the_command_has_a_measured_row():
     from zoo.registry import FAMILIES
 
-    rows = [line for line in _section("Models").splitlines() if line.startswith("| ")]
+    rows = _model_table()
     measured = {line.split("|")[1].strip() for line in rows[2:]}  # after the header
     for model in FAMILIES:
         assert any(re.fullmatch(rf"{model}([- ].*)?", m) for m in measured), model
@@ -52,6 +60,36 @@ def test_every_notebook_is_in_the_notebook_table():
     table = _section("Notebooks")
     for path in sorted((ROOT / "notebooks").glob("*.py")):
         assert f"`{path.stem}`" in table, path.stem
+
+
+def test_budget_and_papers_tables_are_the_benchmarks_own_output():
+    """The equal-budget and papers tables are their benchmarks' output for
+    the committed results, and the notebook that reads them is named."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import equal_budget
+    import papers
+
+    results = ROOT / "benchmarks" / "results"
+    budget = json.loads((results / "equal_budget.json").read_text())
+    assert budget["meta"]["tiny"] is False
+    assert equal_budget.markdown(budget) in _section("Models")
+    report = json.loads((results / "papers.json").read_text())
+    assert papers.table(report["rows"]) in _section("Models")
+
+
+def test_model_table_is_the_benchmarks_own_output(capsys):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import readme_table
+
+    rows = json.loads(
+        (ROOT / "benchmarks" / "results" / "readme_table.json").read_text()
+    )
+    readme_table.print_table(rows["rows"])
+    assert capsys.readouterr().out.strip() in _section("Models")
 
 
 def test_speed_tables_are_the_benchmarks_own_output():
@@ -66,7 +104,7 @@ def test_speed_tables_are_the_benchmarks_own_output():
 
 def test_model_table_throughput_is_the_speed_benchmarks():
     report = json.loads((ROOT / "benchmarks" / "results" / "speed.json").read_text())
-    rows = [line for line in _section("Models").splitlines() if line.startswith("| ")]
+    rows = _model_table()
     header = [c.strip() for c in rows[0].split("|")]
     column = header.index("training tokens/s")
     quoted = {

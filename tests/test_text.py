@@ -181,6 +181,11 @@ def test_word_config_keeps_lowercase():
 
 def test_unknown_kind_raises():
     with pytest.raises(ZooError, match="kind"):
+        Tokenizer.from_config({"kind": "unigram", "vocabulary": list(SPECIAL_TOKENS)})
+
+
+def test_a_config_of_the_wrong_shape_raises_naming_its_keys():
+    with pytest.raises(ZooError, match=r"'bpe' tokenizer's config has keys"):
         Tokenizer.from_config({"kind": "bpe", "vocabulary": list(SPECIAL_TOKENS)})
 
 
@@ -239,7 +244,7 @@ def test_build_tokenizer_by_level():
     assert type(build_tokenizer(ENGLISH, level="char")) is CharTokenizer
     assert type(build_tokenizer(ENGLISH, level="word")) is WordTokenizer
     with pytest.raises(ZooError, match="level"):
-        build_tokenizer(ENGLISH, level="bpe")
+        build_tokenizer(ENGLISH, level="unigram")
 
 
 def test_whitespace_tokenizer_splits_at_spaces_only_and_round_trips():

@@ -34,6 +34,9 @@ from zoo.registry import ALWAYS, FAMILIES, LEVELS, OPTIMIZERS, PRECISIONS, SCHED
 # What `zoo train MODEL` takes is the family's entry in `zoo.registry`: its
 # options and defaults, its recipe. This module parses and dispatches.
 
+# The bundled Chinese corpora: characters are their tokens by default.
+CHINESE_CORPORA = frozenset({"tang", "classics"})
+
 
 def _defaults_epilog() -> str:
     """The per-model options and defaults, for ``zoo train --help``."""
@@ -118,7 +121,8 @@ def _parser() -> argparse.ArgumentParser:
         "--data",
         default=None,
         help="language models: 'shakespeare' (bundled), 'tang' (bundled Tang "
-        "poems, Chinese), a UTF-8 text file or "
+        "poems, Chinese), 'classics' (bundled 诗经 and 论语, Chinese), a UTF-8 "
+        "text file or "
         "folder, or a Penn Treebank folder; transformer and seq2seq: 'dates', "
         "'numbers', 'numbers-zh' or a TSV file of pairs",
     )
@@ -128,7 +132,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="tokens: characters, words, or subwords trained on the training "
         "split: bpe (GPT-2's byte-level BPE) or wordpiece (BERT's) (default: "
-        "char; word for ngram, but char on --data tang)",
+        "char; word for ngram, but char on --data tang or classics)",
     )
     train.add_argument(
         "--vocab-size",
@@ -442,7 +446,7 @@ def _resolve_train_args(parser: argparse.ArgumentParser, args) -> None:
     family = registry.get(args.model)
     table = family.options
     xla_given = getattr(args, "xla", None)
-    if args.data == "tang" and args.level is None and "level" in table:
+    if args.data in CHINESE_CORPORA and args.level is None and "level" in table:
         # Chinese has no spaces: "words" would be single characters anyway
         # (zoo.text.WordTokenizer), with rare ones cut to <unk>.
         args.level = "char"

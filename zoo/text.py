@@ -196,7 +196,12 @@ class Tokenizer:
                 f"unknown tokenizer kind {kind!r}; expected one of {list(kinds)}"
             )
         config = {k: v for k, v in config.items() if k != "kind"}
-        return kinds[kind](**config)
+        try:
+            return kinds[kind](**config)
+        except TypeError as err:  # a key of another kind, or one missing
+            raise ZooError(
+                f"a {kind!r} tokenizer's config has keys {sorted(config)}: {err}"
+            ) from None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(vocab_size={self.vocab_size})"

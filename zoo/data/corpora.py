@@ -7,13 +7,18 @@ Every default here works offline (docs/pitfalls.md #23):
 * ``load_corpus("tang")``: about 9,900 Tang poems in simplified characters,
   bundled with zoo, split by whole authors (see ``data/README.md``). Checked
   against SHA256SUMS on load too.
+* ``load_corpus("classics")``: the Classic of Poetry (诗经, 305 poems) and the
+  Analects (论语, 20 chapters) in simplified characters, bundled with zoo, split
+  by whole sections of poems and whole chapters (see ``data/README.md``).
+  Checked against SHA256SUMS on load too.
 * ``load_corpus(path)``: your own UTF-8 text, Chinese included: one file, a
   folder of ``.txt`` files, or a Penn Treebank folder.
 * ``load_tiny_shakespeare()``: TFDS's ``tiny_shakespeare``, only if it was
   prepared beforehand; it is never downloaded from here.
 
-Splits are always contiguous or by whole files, plays or authors, never random lines,
-so no sentence of the validation or test text also sits in the training text.
+Splits are always contiguous or by whole files, plays, authors, sections or
+chapters, never random lines, so no sentence of the validation or test text also
+sits in the training text.
 """
 
 from __future__ import annotations
@@ -42,9 +47,16 @@ TANG_REBUILD = (
     "checkout 99ebbef7e1345c0985c44b9fd96a3f9e776f117b && "
     "python -m zoo._bundled.build_tang --source chinese-poetry"
 )
+CLASSICS_FILES = SHAKESPEARE_FILES  # the same three file names, in data/classics/
+CLASSICS_REBUILD = (
+    "pip install opencc-python-reimplemented==0.1.7 && git clone "
+    "https://github.com/chinese-poetry/chinese-poetry && git -C chinese-poetry "
+    "checkout 99ebbef7e1345c0985c44b9fd96a3f9e776f117b && "
+    "python -m zoo._bundled.build_classics --source chinese-poetry"
+)
 # The top-level data/ folder of the repository, installed as this package.
 BUNDLED_PACKAGE = "zoo._bundled"
-NAMED_CORPORA = ("shakespeare", "tiny_shakespeare", "tang")
+NAMED_CORPORA = ("shakespeare", "tiny_shakespeare", "tang", "classics")
 PTB_LAYOUTS = (
     ("ptb.train.txt", "ptb.valid.txt", "ptb.test.txt"),
     ("train.txt", "valid.txt", "test.txt"),
@@ -103,7 +115,8 @@ def load_corpus(source: str | os.PathLike = "shakespeare") -> Corpus:
 
     Args:
         source: "shakespeare" (bundled, offline), "tang" (bundled Tang poems,
-            offline), "tiny_shakespeare" (TFDS, must be prepared beforehand),
+            offline), "classics" (bundled 诗经 and 论语, offline),
+            "tiny_shakespeare" (TFDS, must be prepared beforehand),
             or a path: a UTF-8 text file or a folder
             of ``.txt`` files (see `load_text`), or a folder in Penn Treebank
             layout (see `load_ptb`). To load a local folder that happens to be
@@ -120,6 +133,8 @@ def load_corpus(source: str | os.PathLike = "shakespeare") -> Corpus:
     if isinstance(source, str) and source in NAMED_CORPORA:
         if source == "tang":
             return _load_tang()
+        if source == "classics":
+            return _load_classics()
         return (
             _load_shakespeare() if source == "shakespeare" else load_tiny_shakespeare()
         )
@@ -416,6 +431,29 @@ def _load_tang() -> Corpus:
         for split, name in TANG_FILES.items()
     }
     return Corpus("tang", **texts)
+
+
+def _classics_dir():
+    """Where the bundled classics are (a Traversable; works from a wheel too)."""
+    try:
+        return importlib.resources.files(BUNDLED_PACKAGE) / "classics"
+    except ModuleNotFoundError as err:
+        raise ZooError(
+            f"{BUNDLED_PACKAGE} (the bundled corpora, data/ in the repository) "
+            "is not installed; install zoo with `pip install .` or `pip install -e .`"
+        ) from err
+
+
+@functools.lru_cache(maxsize=1)
+def _load_classics() -> Corpus:
+    folder = _classics_dir()
+    texts = {
+        split: gzip.decompress(_read_verified(folder, name, CLASSICS_REBUILD)).decode(
+            "utf-8"
+        )
+        for split, name in CLASSICS_FILES.items()
+    }
+    return Corpus("classics", **texts)
 
 
 def _tang_poems() -> dict[str, list[dict]]:
