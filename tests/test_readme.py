@@ -92,6 +92,15 @@ def test_model_table_is_the_benchmarks_own_output(capsys):
     assert capsys.readouterr().out.strip() in _section("Models")
 
 
+def test_the_set_up_time_is_the_measured_one():
+    rows = json.loads(
+        (ROOT / "benchmarks" / "results" / "readme_table.json").read_text()
+    )
+    lstm = next(r for r in rows["rows"] if r["model"] == "lstm")
+    quoted = re.search(r"([\d.]+) s measured for the whole", _section("Set up"))
+    assert quoted and float(quoted[1]) == lstm["wall_seconds"]
+
+
 def test_speed_tables_are_the_benchmarks_own_output():
     """Every speed figure in the README is one `benchmarks/speed.py` measured:
     the tables are its ``--markdown`` output for the committed results."""
