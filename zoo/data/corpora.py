@@ -335,16 +335,20 @@ def load_tiny_shakespeare(data_dir: str | os.PathLike | None = None) -> Corpus:
 # ---------------------------------------------------------------- internals
 
 
-def _shakespeare_dir():
-    """Where the bundled files are (a Traversable; works from a wheel too)."""
+def _bundled_dir(name: str):
+    """Where a bundled corpus is (a Traversable; works from a wheel too)."""
     try:
-        return importlib.resources.files(BUNDLED_PACKAGE) / "shakespeare"
+        return importlib.resources.files(BUNDLED_PACKAGE) / name
     except ModuleNotFoundError as err:
         # A checkout put on sys.path by hand: zoo imports, data/ is not mapped.
         raise ZooError(
             f"{BUNDLED_PACKAGE} (the bundled corpora, data/ in the repository) "
             "is not installed; install zoo with `pip install .` or `pip install -e .`"
         ) from err
+
+
+def _shakespeare_dir():
+    return _bundled_dir("shakespeare")
 
 
 def _read_verified(folder, name: str, rebuild: str = SHAKESPEARE_REBUILD) -> bytes:
@@ -377,14 +381,20 @@ def _read_verified(folder, name: str, rebuild: str = SHAKESPEARE_REBUILD) -> byt
     return data
 
 
+def _read_corpus(name: str, folder, files: dict, rebuild: str) -> Corpus:
+    """A bundled corpus's three gzipped splits, each checked against SHA256SUMS."""
+    texts = {
+        split: gzip.decompress(_read_verified(folder, file, rebuild)).decode("utf-8")
+        for split, file in files.items()
+    }
+    return Corpus(name, **texts)
+
+
 @functools.lru_cache(maxsize=1)
 def _load_shakespeare() -> Corpus:
-    folder = _shakespeare_dir()
-    texts = {
-        split: gzip.decompress(_read_verified(folder, name)).decode("utf-8")
-        for split, name in SHAKESPEARE_FILES.items()
-    }
-    return Corpus("shakespeare", **texts)
+    return _read_corpus(
+        "shakespeare", _shakespeare_dir(), SHAKESPEARE_FILES, SHAKESPEARE_REBUILD
+    )
 
 
 def _shakespeare_plays() -> dict[str, list[dict]]:
@@ -411,49 +421,21 @@ def _shakespeare_plays() -> dict[str, list[dict]]:
 
 
 def _tang_dir():
-    """Where the bundled Tang poems are (a Traversable; works from a wheel too)."""
-    try:
-        return importlib.resources.files(BUNDLED_PACKAGE) / "tang"
-    except ModuleNotFoundError as err:
-        raise ZooError(
-            f"{BUNDLED_PACKAGE} (the bundled corpora, data/ in the repository) "
-            "is not installed; install zoo with `pip install .` or `pip install -e .`"
-        ) from err
+    return _bundled_dir("tang")
 
 
 @functools.lru_cache(maxsize=1)
 def _load_tang() -> Corpus:
-    folder = _tang_dir()
-    texts = {
-        split: gzip.decompress(_read_verified(folder, name, TANG_REBUILD)).decode(
-            "utf-8"
-        )
-        for split, name in TANG_FILES.items()
-    }
-    return Corpus("tang", **texts)
+    return _read_corpus("tang", _tang_dir(), TANG_FILES, TANG_REBUILD)
 
 
 def _classics_dir():
-    """Where the bundled classics are (a Traversable; works from a wheel too)."""
-    try:
-        return importlib.resources.files(BUNDLED_PACKAGE) / "classics"
-    except ModuleNotFoundError as err:
-        raise ZooError(
-            f"{BUNDLED_PACKAGE} (the bundled corpora, data/ in the repository) "
-            "is not installed; install zoo with `pip install .` or `pip install -e .`"
-        ) from err
+    return _bundled_dir("classics")
 
 
 @functools.lru_cache(maxsize=1)
 def _load_classics() -> Corpus:
-    folder = _classics_dir()
-    texts = {
-        split: gzip.decompress(_read_verified(folder, name, CLASSICS_REBUILD)).decode(
-            "utf-8"
-        )
-        for split, name in CLASSICS_FILES.items()
-    }
-    return Corpus("classics", **texts)
+    return _read_corpus("classics", _classics_dir(), CLASSICS_FILES, CLASSICS_REBUILD)
 
 
 def _tang_poems() -> dict[str, list[dict]]:
