@@ -228,6 +228,18 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def run_zoo(*args, timeout=600, cwd=None) -> subprocess.CompletedProcess:
+    """Run the ``zoo`` command (``python -m zoo``); the caller checks the result."""
+    return subprocess.run(
+        [sys.executable, "-m", "zoo", *map(str, args)],
+        env=subprocess_env(),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def run_python(code: str, *args, env=None, timeout=240, cwd=None):
     """Run ``python -c code args...``; fail the test with its output if it fails."""
     result = subprocess.run(
@@ -381,10 +393,34 @@ class NGramLogits:
 
 
 def family_vocab(family) -> tuple[int, int]:
-    """(the factory's vocab_size, the logits' V) of a family's tiny model."""
+    """(the factory's vocab_size, the logits' last size) of a family's tiny
+    model: V, V_tgt for translation, the labels or tags for fine-tuning."""
     if family.task == "translation":
         return SOURCE_VOCAB, TARGET_VOCAB
+    if family.task == "classification":
+        return VOCAB, family.tiny["num_classes"]
+    if family.task == "tagging":
+        return VOCAB, family.tiny["num_tags"]
     return VOCAB, VOCAB
+
+
+def family_targets(family, inputs, *, seed=7) -> np.ndarray:
+    """Random training targets of a family's task for `inputs`: next tokens,
+    label ids (B,) or tag ids (B, T), 1 and up (0 is the tagger's padding)."""
+    ids = inputs[1] if family.task == "translation" else inputs
+    size = family_vocab(family)[1]
+    rng = np.random.default_rng(seed)
+    if family.task == "classification":
+        return rng.integers(0, size, size=ids.shape[:1]).astype("int32")
+    if family.task == "tagging":
+        return rng.integers(1, size, size=ids.shape).astype("int32")
+    return token_ids(ids.shape, vocab_size=size, seed=seed)
+
+
+def _sequence_logits(family, logits):
+    """A classifier's (B, K) logits as (B, 1, K): one output for the whole
+    text, which the per-position checks compare as a single position."""
+    return logits[:, None] if family.task == "classification" else logits
 
 
 def family_tokenizers(family):
@@ -398,8 +434,9 @@ def family_tokenizers(family):
         return tokenizer
 
     vocab_size, target_size = family_vocab(family)
-    source = of_size(vocab_size) if family.task == "translation" else None
-    return of_size(target_size), source
+    if family.task != "translation":
+        return of_size(vocab_size), None
+    return of_size(target_size), of_size(vocab_size)
 
 
 def build_family(family, *, compile=False, seed=0):
@@ -437,10 +474,14 @@ def as_callable(model):
 
 
 def check_family_output(family, model, inputs) -> None:
-    """Logits (B, T, V), float32 and finite; translation: (B, T, V_tgt)."""
+    """Logits (B, T, V), float32 and finite; translation: (B, T, V_tgt);
+    classification (B, K); tagging (B, T, K)."""
     ids = inputs[1] if family.task == "translation" else inputs
     logits = logits_of(as_callable(model), inputs)
-    assert logits.shape == (*ids.shape, family_vocab(family)[1])
+    if family.task == "classification":
+        assert logits.shape == (len(ids), family_vocab(family)[1])
+    else:
+        assert logits.shape == (*ids.shape, family_vocab(family)[1])
     assert logits.dtype == np.float32
     assert np.isfinite(logits).all()
 
@@ -460,11 +501,15 @@ def check_family_causal(family, model, inputs) -> None:
 
 
 def check_family_sees_later_tokens(family, model, inputs) -> None:
-    """A non-causal model: a later token moves the logits before it."""
+    """A non-causal model: a later token moves the logits before it (a
+    classifier: the last token moves the text's logits)."""
     call = as_callable(model)
     changed = inputs.copy()
-    changed[:, -1] = 5 + (inputs[:, -1] - 5 + 3) % (family_vocab(family)[1] - 5)
+    changed[:, -1] = 5 + (inputs[:, -1] - 5 + 3) % (VOCAB - 5)
     delta = np.abs(logits_of(call, changed) - logits_of(call, inputs))
+    if family.task == "classification":
+        assert delta.min(axis=-1).max() > 1e-6
+        return
     assert delta[:, :-1].max() > 1e-6
 
 
@@ -500,16 +545,22 @@ def check_family_padding(family, model, inputs, *, atol=1e-5) -> None:
         assert np.abs(moved[0] - base[0]).max() > 1e-6
         return
     real = inputs.shape[1] // 2
-    longer = logits_of(call, _pad(inputs, END_PADDING))
-    np.testing.assert_allclose(longer[:, : inputs.shape[1]], base, rtol=0, atol=atol)
+    # A classifier has one output per text: its "positions" are that one, and
+    # padding must not move it at all.
+    keep = 1 if family.task == "classification" else inputs.shape[1]
+    short_keep = 1 if family.task == "classification" else real
+    base = _sequence_logits(family, base)
+    longer = _sequence_logits(family, logits_of(call, _pad(inputs, END_PADDING)))
+    np.testing.assert_allclose(longer[:, :keep], base, rtol=0, atol=atol)
     batch = inputs.copy()
     batch[0, real:] = PAD_ID  # sentence 0: `real` tokens, then padding
-    short = logits_of(call, batch)
-    alone = logits_of(call, inputs[:1, :real])
-    np.testing.assert_allclose(short[:1, :real], alone, rtol=0, atol=atol)
+    short = _sequence_logits(family, logits_of(call, batch))
+    alone = _sequence_logits(family, logits_of(call, inputs[:1, :real]))
+    np.testing.assert_allclose(short[:1, :short_keep], alone, rtol=0, atol=atol)
     changed = batch.copy()
     changed[0, real - 1] = 5 + (batch[0, real - 1] - 5 + 1) % (VOCAB - 5)
-    assert np.abs(logits_of(call, changed)[0, :real] - short[0, :real]).max() > 1e-6
+    moved = _sequence_logits(family, logits_of(call, changed))
+    assert np.abs(moved[0, :short_keep] - short[0, :short_keep]).max() > 1e-6
 
 
 def save_arrays(folder: Path, stem: str, inputs) -> list[str]:
@@ -585,10 +636,9 @@ def run_family_xla_steps(families, folder: Path) -> dict:
     spec = {}
     for family in families:
         inputs = family_inputs(family)
-        ids = inputs[1] if family.task == "translation" else inputs
         vocab_size, target_size = family_vocab(family)
         y_path = folder / f"{family.name}.y.npy"
-        np.save(y_path, token_ids(ids.shape, vocab_size=target_size, seed=7))
+        np.save(y_path, family_targets(family, inputs))
         kwargs = dict(family.tiny)
         if family.task == "translation":
             kwargs["target_vocab_size"] = target_size

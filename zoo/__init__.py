@@ -110,6 +110,7 @@ _EXPORTS = {
     "save": "zoo.saving",
     "load": "zoo.saving",
     "listings": "zoo.listings",
+    "errata": "zoo.errata",
     "plot_attention": "zoo.plotting",
     "plot_history": "zoo.plotting",
     "ZooError": "zoo.errors",
@@ -118,6 +119,11 @@ _EXPORTS = {
     "train_word2vec": "zoo.representations",
     "WordVectors": "zoo.representations",
     "load_vectors": "zoo.representations",
+    "load_labelled": "zoo.data.labelled",
+    "load_tagged": "zoo.data.labelled",
+    "train_classifier": "zoo.recipes",
+    "train_tagger": "zoo.recipes",
+    "transfer_encoder": "zoo.models.bert",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -128,9 +134,10 @@ _NO_TENSORFLOW = {
     "zoo.errors",
     "zoo.evaluation",
     "zoo.registry",
+    "zoo.errata",
 }
 # Exports that are modules, not names inside them.
-_MODULES = {"listings", "registry", "recipes"}
+_MODULES = {"listings", "errata", "registry", "recipes"}
 
 
 def __getattr__(name: str):

@@ -9,11 +9,16 @@
     zoo train gpt --strategy mirrored --precision mixed_bfloat16   # every GPU
     zoo train transformer               # dates -> ISO 8601 ("3 Mar 1998" -> 1998-03-03)
     zoo train seq2seq --data numbers    # or a TSV file of source<TAB>target pairs
+    zoo train classifier --data genre --pretrained runs/bert/model.keras
+    zoo train tagger --data names       # the plays' character names, BIO tags
     zoo generate runs/lstm/model.keras --prompt "ROMEO." --temperature 0.8
     zoo generate runs/bert/model.keras --prompt "To be, or not to b[MASK]"
     zoo generate runs/transformer/model.keras --prompt "Tuesday, 3 Mar 1998"
     zoo evaluate runs/lstm/model.keras --data shakespeare --split test
     zoo evaluate runs/transformer/model.keras  # exact match and BLEU on the test split
+    zoo evaluate runs/classifier/model.keras   # accuracy, macro-F1, confusion matrix
+    zoo generate runs/classifier/model.keras --prompt "My lord, the king is dead."
+    zoo search runs/bert/model.keras --query "a horse, a horse" --top-k 5
     zoo clean raw.txt --out cleaned.txt --report report.json   # dedup, filter, mask
 
 Bad arguments print a usage message; errors zoo foresees print one line
@@ -68,6 +73,8 @@ def _defaults_epilog() -> str:
         "translation: --data dates | numbers | numbers-zh (generated offline, seed",
         "  0) or a UTF-8 file of source<TAB>target lines; validation exact match and",
         "  BLEU are printed, and `zoo evaluate` scores the test split.",
+        "classifier, tagger: a BERT encoder fine-tuned; --pretrained MODEL_FILE (a",
+        "  zoo train bert file) fixes the tokenizer and encoder sizes.",
     ]
     return "\n".join(lines)
 
@@ -93,6 +100,7 @@ def _show_default(key, value, model) -> str:
         "warmup_steps": "(5% of the run)",
         "min_learning_rate": "(a tenth of the rate)",
         "vocab_size": "(2000 bpe/wordpiece, else all)",
+        "pretrained": "(none: from scratch)",
     }
     return f"{_flag(key)} {decided_later.get(key, '(preset)')}"
 
@@ -124,7 +132,9 @@ def _parser() -> argparse.ArgumentParser:
         "poems, Chinese), 'classics' (bundled 诗经 and 论语, Chinese), a UTF-8 "
         "text file or "
         "folder, or a Penn Treebank folder; transformer and seq2seq: 'dates', "
-        "'numbers', 'numbers-zh' or a TSV file of pairs",
+        "'numbers', 'numbers-zh' or a TSV file of pairs; classifier: 'genre' "
+        "(passages of the plays), 'tang-forms' (Tang poems by form) or a TSV "
+        "file of text<TAB>label lines; tagger: 'names'",
     )
     train.add_argument(
         "--level",
@@ -275,6 +285,13 @@ def _parser() -> argparse.ArgumentParser:
         help="mixed_float16 or mixed_bfloat16: 16-bit arithmetic, float32 "
         "weights and loss (default: float32)",
     )
+    train.add_argument(
+        "--pretrained",
+        default=None,
+        metavar="MODEL_FILE",
+        help="classifier, tagger: start from this masked LM (zoo train bert); "
+        "its tokenizer and encoder sizes are used (default: from scratch)",
+    )
     train.add_argument("--order", type=_positive, default=None, help="ngram order")
     train.add_argument(
         "--smoothing",
@@ -318,7 +335,10 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--max-new-tokens", type=_positive, default=None)
     gen.add_argument("--temperature", type=float, default=None)
     gen.add_argument(
-        "--top-k", type=_positive, default=None, help="(bert: candidates per [MASK])"
+        "--top-k",
+        type=_positive,
+        default=None,
+        help="(bert: candidates per [MASK]; classifier: labels shown)",
     )
     gen.add_argument("--top-p", type=float, default=None)
     gen.add_argument("--beam-width", type=_positive, default=None)
@@ -327,7 +347,7 @@ def _parser() -> argparse.ArgumentParser:
     ev = sub.add_parser(
         "evaluate",
         help="held-out perplexity (bert: masked tokens; translation: exact match, "
-        "BLEU)",
+        "BLEU; classifier: accuracy, macro-F1; tagger: entity F1)",
     )
     ev.add_argument("model_file")
     ev.add_argument(
@@ -404,7 +424,29 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="convert traditional Chinese to simplified (OpenCC t2s)",
     )
-    parser.commands = {"train": train, "generate": gen, "evaluate": ev, "clean": clean}
+    search = sub.add_parser(
+        "search",
+        help="semantic search: the passages nearest a query, by a BERT model's "
+        "pooled encoder",
+    )
+    search.add_argument(
+        "model_file", help="a zoo BERT model file (bert, classifier, tagger)"
+    )
+    search.add_argument("--query", required=True, help="the text to search for")
+    search.add_argument(
+        "--data",
+        default="shakespeare",
+        help="what to search: 'shakespeare' (the plays' passages), 'tang' (the "
+        "poems) or a UTF-8 file of blank-line-separated passages",
+    )
+    search.add_argument("--top-k", type=_positive, default=5)
+    parser.commands = {
+        "train": train,
+        "generate": gen,
+        "evaluate": ev,
+        "clean": clean,
+        "search": search,
+    }
     return parser
 
 
@@ -451,6 +493,7 @@ def _resolve_train_args(parser: argparse.ArgumentParser, args) -> None:
         # (zoo.text.WordTokenizer), with rare ones cut to <unk>.
         args.level = "char"
     options = [k for k in vars(args) if k not in ("command", "model", *ALWAYS)]
+    given = {k for k in options if getattr(args, k) is not None}
     # Streams are read once per epoch (Zaremba et al.), unless told otherwise:
     # a fixed step count would wrap a stream's end onto its start mid-epoch.
     one_pass = bool(getattr(args, "stateful", None)) and args.steps_per_epoch is None
@@ -467,6 +510,15 @@ def _resolve_train_args(parser: argparse.ArgumentParser, args) -> None:
             )
     if one_pass:
         args.steps_per_epoch = None
+    if getattr(args, "pretrained", None) is not None:
+        fixed = sorted(given & set(registry.PRETRAINED_FIXES))
+        if fixed:
+            parser.error(
+                f"{', '.join(map(_flag, fixed))}: fixed by the --pretrained model "
+                "(its tokenizer and encoder sizes); drop them"
+            )
+        for dest in registry.PRETRAINED_FIXES:
+            setattr(args, dest, None)
     if args.min_freq is None and "min_freq" in table:
         from zoo.data.corpora import is_ptb_folder
 
@@ -555,6 +607,9 @@ def cmd_train(args) -> None:
     if family.task == "translation":
         _train_translation(args, family, options, out)
         return
+    if family.task in ("classification", "tagging"):
+        _train_fine_tuned(args, family, options, out)
+        return
     corpus = options.pop("data")
     if not family.keras:  # the n-gram model: counted, not trained
         del options["seed"]  # counting draws nothing
@@ -585,6 +640,50 @@ def cmd_train(args) -> None:
     prompt = args.prompt or _default_prompt(corpus, context // 4 if context else 40)
     max_new = 200 if args.level == "char" else 60
     print(f"sample:\n{_sample(run, prompt, max_new_tokens=max_new, seed=args.seed)}")
+
+
+def _train_fine_tuned(args, family, options, out) -> None:
+    options.pop("seed")
+    if family.task == "tagging":
+        for dest in ("level",):
+            if options[dest] not in (None, "char"):
+                from zoo.errors import ZooError
+
+                raise ZooError("a tagger reads characters: --level char")
+            options.pop(dest)
+    run = family.recipe_fn(options.pop("data"), out_dir=out, seed=args.seed, **options)
+    summary = run.summary
+    start = "from " + summary["pretrained"] if summary["pretrained"] else "from scratch"
+    if family.task == "classification":
+        scores = (
+            f"validation accuracy {summary['val_accuracy']:.3f}, macro-F1 "
+            f"{summary['val_macro_f1']:.3f}"
+        )
+    else:
+        scores = (
+            f"validation entity F1 {summary['val_entity_f1']:.3f} (precision "
+            f"{summary['val_entity_precision']:.3f}, recall "
+            f"{summary['val_entity_recall']:.3f})"
+        )
+    print(
+        f"{scores} after {args.epochs} epochs ({start}; "
+        f"{summary['train_seconds']:.0f} s); saved {run.path} and {out / 'loss.png'}"
+    )
+    if args.prompt:
+        import zoo
+
+        _print_downstream(zoo.load(run.path), family.task, args.prompt, top_k=3)
+
+
+def _print_downstream(bundle, task: str, text: str, *, top_k: int) -> None:
+    from zoo.recipes import classify, find_names
+
+    if task == "classification":
+        (labels,) = classify(bundle, [text], top_k=top_k)
+        print(", ".join(f"{label} {p:.3f}" for label, p in labels))
+    else:
+        names = find_names(bundle, text)
+        print("names: " + (", ".join(names) if names else "(none)"))
 
 
 def _default_prompt(corpus, chars: int) -> str:
@@ -716,6 +815,16 @@ def cmd_generate(args) -> None:
     if task == "translation":
         print(_translate(bundle, args.prompt, overrides))
         return
+    if task in ("classification", "tagging"):
+        unused = sorted(set(overrides) - {"top_k"})
+        if unused:
+            raise ZooError(
+                f"{', '.join(map(_flag, unused))}: not for a {task} model, which "
+                "labels its input rather than generating"
+            )
+        top_k = overrides.get("top_k", 3)
+        _print_downstream(bundle, task, args.prompt, top_k=top_k)
+        return
     if task == "mlm":
         unused = sorted(set(overrides) - {"top_k"})
         if unused:
@@ -742,6 +851,9 @@ def cmd_evaluate(args) -> None:
         return
     if args.beam_width is not None:
         raise ZooError("--beam-width applies to translation models only")
+    if task in ("classification", "tagging"):
+        _evaluate_fine_tuned(args, bundle, task)
+        return
     from zoo.data import load_corpus
 
     data = args.data or bundle.info.get("data") or "shakespeare"
@@ -763,6 +875,42 @@ def cmd_evaluate(args) -> None:
         f"{args.split} perplexity {scores['perplexity']:.3f} over "
         f"{scores['tokens']:,} tokens ({data}); {bits}"
     )
+
+
+def _evaluate_fine_tuned(args, bundle, task: str) -> None:
+    from zoo.data.labelled import load_labelled, load_tagged
+
+    data = args.data or bundle.info.get("data")
+    load = load_labelled if task == "classification" else load_tagged
+    rows = load(data).splits[args.split]
+    scores = registry.TASKS[task].evaluate(bundle, rows, batch_size=args.batch_size)
+    if task == "tagging":
+        print(
+            f"{args.split} entity F1 {scores['f1']:.3f} (precision "
+            f"{scores['precision']:.3f}, recall {scores['recall']:.3f}; "
+            f"{scores['entities']:,} names in {scores['examples']:,} passages); "
+            f"tag accuracy {scores['tag_accuracy']:.3f} ({data})"
+        )
+        return
+    print(
+        f"{args.split} accuracy {scores['accuracy']:.3f}, macro-F1 "
+        f"{scores['macro_f1']:.3f} over {scores['examples']:,} texts ({data})"
+    )
+    labels = scores["labels"]
+    width = max(map(len, labels)) + 1
+    print("confusion (rows: the right label; columns: the predicted one)")
+    print(" " * width + " ".join(f"{label:>{width}}" for label in labels))
+    for label, row in zip(labels, scores["confusion"], strict=True):
+        print(f"{label:<{width}}" + " ".join(f"{n:>{width}}" for n in row))
+
+
+def cmd_search(args) -> None:
+    from zoo.search import format_results, search_passages
+
+    rows = search_passages(
+        args.model_file, args.query, data=args.data, top_k=args.top_k
+    )
+    print(format_results(rows))
 
 
 def _evaluate_translation(args, bundle) -> None:
@@ -839,6 +987,7 @@ def main(argv=None) -> int:
         "generate": cmd_generate,
         "evaluate": cmd_evaluate,
         "clean": cmd_clean,
+        "search": cmd_search,
     }
     try:
         commands[args.command](args)

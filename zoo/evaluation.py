@@ -16,6 +16,16 @@ Both take text, not ids: decode the generated ids first (``tokenizer.decode``).
 
 `bits_per_character` puts language models with different tokens (characters,
 words, subwords) on one scale.
+
+For the downstream tasks (`zoo.recipes.classification`):
+
+* `confusion_matrix`, `macro_f1`: a classifier's labels against the right
+  ones; macro-F1 is the mean of the per-label F1 scores, so a rare label
+  counts as much as a common one (accuracy alone rewards always answering
+  the commonest label).
+* `bio_entities`, `entity_scores`: a tagger's entities, scored as CoNLL-2003
+  scores named entities (and as ``seqeval`` does, which the tests compare
+  with): an entity is right only if its type and both its ends are.
 """
 
 from __future__ import annotations
@@ -168,6 +178,107 @@ def bits_per_character(total_nats: float, characters: int) -> float:
     if not total_nats >= 0:
         raise ZooError(f"total_nats must be >= 0, got {total_nats!r}")
     return total_nats / math.log(2) / characters
+
+
+def confusion_matrix(true_ids, predicted_ids, num_labels: int):
+    """(K, K) counts: row i, column j = examples of label i predicted as j.
+
+    Example:
+        >>> confusion_matrix([0, 1, 1], [0, 1, 0], 2).tolist()
+        [[1, 0], [1, 1]]
+    """
+    import numpy as np
+
+    true_ids, predicted_ids = np.asarray(true_ids), np.asarray(predicted_ids)
+    if true_ids.shape != predicted_ids.shape:
+        raise ZooError(
+            f"{true_ids.shape[0]} labels but {predicted_ids.shape[0]} predictions"
+        )
+    matrix = np.zeros((num_labels, num_labels), dtype=np.int64)
+    np.add.at(matrix, (true_ids, predicted_ids), 1)
+    return matrix
+
+
+def macro_f1(matrix) -> float:
+    """The mean over labels of F1 = 2 PR / (P + R), from a confusion matrix.
+
+    A label never predicted and never present is left out of the mean; one
+    predicted or present but never right scores 0 (scikit-learn's
+    ``f1_score(average="macro")`` on the labels that occur).
+
+    Example:
+        >>> round(macro_f1([[1, 0], [1, 1]]), 4)  # F1 2/3 and 2/3
+        0.6667
+    """
+    import numpy as np
+
+    matrix = np.asarray(matrix, dtype=np.float64)
+    right = np.diag(matrix)
+    predicted, present = matrix.sum(0), matrix.sum(1)
+    seen = (predicted + present) > 0
+    f1 = np.divide(2 * right, predicted + present, out=np.zeros_like(right), where=seen)
+    return float(f1[seen].mean()) if seen.any() else 0.0
+
+
+def bio_entities(tags: Sequence[str]) -> set[tuple[str, int, int]]:
+    """The entities of one BIO-tagged sequence: {(type, start, end)}, end
+    exclusive. An I- tag that does not continue an entity of its type starts
+    one (CoNLL's convention, and ``seqeval``'s default).
+
+    Example:
+        >>> sorted(bio_entities(["O", "B-PER", "I-PER", "O", "I-PER"]))
+        [('PER', 1, 3), ('PER', 4, 5)]
+    """
+    entities, kind, start = set(), None, 0
+    for i, tag in enumerate([*tags, "O"]):
+        prefix, _, label = tag.partition("-")
+        continues = prefix == "I" and label == kind
+        if kind is not None and not continues:
+            entities.add((kind, start, i))
+            kind = None
+        if prefix in ("B", "I") and not continues:
+            kind, start = label, i
+    return entities
+
+
+def entity_scores(true_tags, predicted_tags) -> dict:
+    """Entity-level precision, recall and F1 over many BIO-tagged sequences.
+
+    Args:
+        true_tags: a list of tag sequences (lists of "O", "B-PER", ...).
+        predicted_tags: the tagger's, one per sequence, each as long.
+
+    Returns:
+        {"precision", "recall", "f1", "entities" (true ones), "predicted"}.
+
+    Example:
+        >>> entity_scores([["B-PER", "I-PER"]], [["B-PER", "O"]])["f1"]
+        0.0
+    """
+    if len(true_tags) != len(predicted_tags):
+        raise ZooError(
+            f"{len(true_tags)} tagged sequences but {len(predicted_tags)} predictions"
+        )
+    right = true_count = predicted_count = 0
+    for n, (truth, guess) in enumerate(zip(true_tags, predicted_tags, strict=True)):
+        if len(truth) != len(guess):
+            raise ZooError(
+                f"sequence {n}: {len(truth)} tags but {len(guess)} predicted"
+            )
+        true, predicted = bio_entities(truth), bio_entities(guess)
+        right += len(true & predicted)
+        true_count += len(true)
+        predicted_count += len(predicted)
+    precision = right / predicted_count if predicted_count else 0.0
+    recall = right / true_count if true_count else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if right else 0.0
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "entities": true_count,
+        "predicted": predicted_count,
+    }
 
 
 def _check_texts(texts, label: str) -> None:

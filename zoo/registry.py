@@ -39,8 +39,9 @@ class Task:
     """What a family is trained for, and so how it is batched, decoded, scored.
 
     Attributes:
-        name: "lm" (next token), "mlm" (masked tokens) or "translation"
-            (source sentence -> target sentence).
+        name: "lm" (next token), "mlm" (masked tokens), "translation"
+            (source sentence -> target sentence), "classification" (a text ->
+            a label) or "tagging" (a text -> a tag per character).
         summary: one line for people.
         batches: the function that batches its data (documentation: the recipe
             calls it).
@@ -90,6 +91,22 @@ TASKS: Mapping[str, Task] = _frozen(
             decodes_with="zoo.translate",
             scores=("exact_match", "bleu", "perplexity", "pairs"),
             evaluator="evaluate_translation",
+        ),
+        "classification": Task(
+            "classification",
+            "a text in, a label out (genre, form, your own TSV labels)",
+            batches="zoo.data.pipeline.make_labelled_dataset",
+            decodes_with="zoo.recipes.classify",
+            scores=("accuracy", "macro_f1", "confusion", "examples"),
+            evaluator="evaluate_classifier",
+        ),
+        "tagging": Task(
+            "tagging",
+            "a text in, a BIO tag per character out (the plays' names)",
+            batches="zoo.data.pipeline.make_labelled_dataset",
+            decodes_with="zoo.recipes.find_names",
+            scores=("f1", "precision", "recall", "tag_accuracy", "examples"),
+            evaluator="evaluate_tagger",
         ),
     }
 )
@@ -249,6 +266,54 @@ _TRANSLATION_HINTS = {
 _TRANSFORMER_HINTS = {
     "units": "a Transformer's width is --embedding-dim and its feed-forward "
     "width --ff-dim",
+}
+
+# Fine-tuning a BERT encoder (zoo.recipes.fine_tuning): from scratch, or from a
+# masked LM's file (--pretrained, which then fixes the tokenizer and sizes).
+# BERT's fine-tuning recipe (Devlin et al. 2019, A.3), scaled to a small
+# model: AdamW, decay 0.01, warm-up over 5% of the run, cosine decay to 0.
+_FINE_TUNING = {
+    "pretrained": None,
+    "level": "char",
+    "min_freq": None,
+    "vocab_size": None,
+    "epochs": 3,
+    "steps_per_epoch": None,  # one pass over the training texts
+    "seq_len": 128,
+    "batch_size": 32,
+    "context_length": None,  # --seq-len, or the pretrained model's
+    "embedding_dim": 128,
+    "num_heads": 4,
+    "num_layers": 2,
+    "ff_dim": 512,
+    "dropout": 0.1,
+    "learning_rate": 5e-4,
+    "optimizer": "adamw",
+    "weight_decay": 0.01,
+    "beta_2": 0.999,
+    "schedule": "cosine",
+    "warmup_steps": None,  # 5% of the run
+    "min_learning_rate": 0.0,
+    "early_stopping": None,
+    **_NEURAL,
+}
+# With --pretrained these come from the pretrained model.
+PRETRAINED_FIXES = (
+    "level",
+    "min_freq",
+    "vocab_size",
+    "context_length",
+    "embedding_dim",
+    "num_heads",
+    "num_layers",
+    "ff_dim",
+)
+_FINE_TUNING_TINY = {
+    "context_length": 16,
+    "embedding_dim": 16,
+    "num_heads": 2,
+    "num_layers": 1,
+    "ff_dim": 32,
 }
 
 _FAMILIES = (
@@ -421,6 +486,28 @@ _FAMILIES = (
         },
         tiny={"embedding_dim": 8, "units": 16},
     ),
+    Family(
+        "classifier",
+        "build_bert_classifier",
+        "classification",
+        "document 003 section 6 (文本分类), document 001 section 6 (情感分析)",
+        "train_classifier",
+        causal=False,
+        options={"data": "genre", **_FINE_TUNING},
+        hints=_TRANSFORMER_HINTS,
+        tiny={**_FINE_TUNING_TINY, "num_classes": 3},
+    ),
+    Family(
+        "tagger",
+        "build_bert_tagger",
+        "tagging",
+        "document 001 section 6 (命名实体识别)",
+        "train_tagger",
+        causal=False,
+        options={"data": "names", **_FINE_TUNING},
+        hints=_TRANSFORMER_HINTS,
+        tiny={**_FINE_TUNING_TINY, "num_tags": 4},
+    ),
 )
 
 FAMILIES: Mapping[str, Family] = _frozen({f.name: f for f in _FAMILIES})
@@ -437,5 +524,5 @@ def get(name: str) -> Family:
 
 
 def of_task(task: str) -> list[Family]:
-    """The families trained for `task` ("lm", "mlm", "translation")."""
+    """The families trained for `task` (a key of `TASKS`)."""
     return [f for f in FAMILIES.values() if f.task == task]

@@ -12,6 +12,9 @@
 * masked LM (BERT, `make_mlm_dataset`): the windows of ``"shifted"`` with
   some tokens hidden (`mask_tokens`, BERT's 80/10/10); y is the hidden token
   at the selected positions and `PAD_ID`, ignored by the loss, elsewhere.
+* labelled texts (a classifier or a tagger, `make_labelled_dataset`): each
+  text cut or padded to T ids (`pad_sequences`), with its label id, or its
+  tag ids (0, ignored by the loss, at padding).
 
 Batches have a fixed shape (B, T) so an XLA-compiled step compiles once
 (docs/pitfalls.md #12). Training data drops the ragged tail; evaluation data instead
@@ -326,4 +329,57 @@ def make_mlm_dataset(
     ds = tf.data.Dataset.zip((windows, seeds)).map(
         hide, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def pad_sequences(sequences, *, seq_len: int, value: int = PAD_ID) -> np.ndarray:
+    """(N, T) int32: each sequence cut to `seq_len` and padded at the end.
+
+    Example:
+        >>> pad_sequences([[7, 8], [9, 10, 11]], seq_len=2).tolist()
+        [[7, 8], [9, 10]]
+    """
+    if seq_len < 1:
+        raise ZooError(f"seq_len must be >= 1, got {seq_len}")
+    out = np.full((len(sequences), seq_len), value, dtype=np.int32)
+    for i, sequence in enumerate(sequences):
+        sequence = np.asarray(sequence, dtype=np.int32)[:seq_len]
+        out[i, : len(sequence)] = sequence
+    return out
+
+
+def make_labelled_dataset(
+    inputs,
+    targets,
+    *,
+    batch_size: int,
+    training: bool = True,
+    seed: int = 0,
+) -> tf.data.Dataset:
+    """Batches of ``(ids (B, T), targets)`` for a classifier or a tagger.
+
+    Args:
+        inputs: (N, T) int32 ids (`pad_sequences`).
+        targets: (N,) label ids (a classifier) or (N, T) tag ids (a tagger,
+            0 at padding).
+        batch_size: B.
+        training: reshuffle every epoch (seeded); else in order, the last
+            batch smaller.
+        seed: the shuffling's seed.
+
+    Example:
+        >>> ds = make_labelled_dataset(x, y, batch_size=32)
+    """
+    inputs, targets = np.asarray(inputs, np.int32), np.asarray(targets, np.int32)
+    if len(inputs) != len(targets):
+        raise ZooError(f"{len(inputs)} inputs but {len(targets)} targets")
+    if not len(inputs):
+        raise ZooError("no examples to batch")
+    ds = tf.data.Dataset.from_tensor_slices((inputs, targets))
+    if training:
+        ds = ds.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
+        # Whole batches only: one compiled shape for the training step.
+        ds = ds.batch(batch_size, drop_remainder=len(inputs) >= batch_size)
+    else:
+        ds = ds.batch(batch_size)
     return ds.prefetch(tf.data.AUTOTUNE)

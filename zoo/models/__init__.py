@@ -11,6 +11,8 @@ EXPORTS = {  # factory name -> the module that defines it
     "build_transformer": "zoo.models.transformer",
     "build_gpt": "zoo.models.gpt",
     "build_bert_mlm": "zoo.models.bert",
+    "build_bert_classifier": "zoo.models.bert",
+    "build_bert_tagger": "zoo.models.bert",
     "NGramLM": "zoo.models.ngram",
 }
 

@@ -94,6 +94,39 @@ def build_bert_mlm(
         Devlin et al., "BERT: Pre-training of Deep Bidirectional Transformers
         for Language Understanding" (2019), sections 3.1 and A.1.
     """
+    sizes = dict(
+        vocab_size=vocab_size,
+        context_length=context_length,
+        embedding_dim=embedding_dim,
+        num_heads=num_heads,
+        num_layers=num_layers,
+        ff_dim=ff_dim,
+        dropout=dropout,
+    )
+    _check_encoder(**sizes)
+    check_compile_kwargs("build_bert_mlm", compile, compile_kwargs)
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")  # (B, T)
+    embedding, x, _ = _encoder(token_ids, **sizes, output_bias=True)  # (B, T, C)
+    x = keras.layers.Dense(
+        embedding_dim, activation="gelu", kernel_initializer=_init(), name="mlm_dense"
+    )(x)  # (B, T, C)
+    x = keras.layers.LayerNormalization(epsilon=1e-12, name="mlm_norm")(x)
+    logits = embedding(x, reverse=True)  # h W_E^T + b: (B, T, V)
+    model = keras.Model(token_ids, logits, name=name)
+    if compile:
+        from zoo.training import compile_model
+
+        compile_model(model, **compile_kwargs)
+    return model
+
+
+def _init():
+    return keras.initializers.TruncatedNormal(stddev=0.02)  # BERT's initialisation
+
+
+def _check_encoder(
+    *, vocab_size, context_length, embedding_dim, num_heads, num_layers, ff_dim, dropout
+) -> None:
     check_positive(
         vocab_size=vocab_size,
         context_length=context_length,
@@ -109,10 +142,27 @@ def build_bert_mlm(
         )
     check_heads(embedding_dim, num_heads)
     check_dropout(dropout)
-    check_compile_kwargs("build_bert_mlm", compile, compile_kwargs)
-    init = keras.initializers.TruncatedNormal(stddev=0.02)  # BERT's initialisation
 
-    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")  # (B, T)
+
+def _encoder(
+    token_ids,
+    *,
+    vocab_size,
+    context_length,
+    embedding_dim,
+    num_heads,
+    num_layers,
+    ff_dim,
+    dropout,
+    output_bias=False,
+):
+    """BERT's encoder on (B, T) ids: the layers every BERT model shares, by
+    name, so that `transfer_encoder` copies them from one model to another.
+
+    Returns (the embedding layer, the (B, T, C) encoded sequence, the (B, T)
+    mask that is True at real tokens). `output_bias`: the embedding's bias for
+    reading logits back out (the masked LM's).
+    """
     real = padding_mask(token_ids, PAD_ID)  # (B, T), True at real tokens
     embedding = TiedEmbedding(
         vocab_size,
@@ -120,8 +170,8 @@ def build_bert_mlm(
         embedding_dim,
         positional="learned",
         scale_embeddings=False,
-        output_bias=True,  # BERT's MLM output has a bias per token
-        embeddings_initializer=init,
+        output_bias=output_bias,  # BERT's MLM output has a bias per token
+        embeddings_initializer=_init(),
         name="embedding",
     )
     x = embedding(token_ids)  # (B, T, C)
@@ -136,20 +186,239 @@ def build_bert_mlm(
             norm_first=False,  # BERT is post-norm, like the original Transformer
             layer_norm_epsilon=1e-12,
             activation="gelu",
-            kernel_initializer=init,
+            kernel_initializer=_init(),
             name=f"encoder_{i + 1}",
         )(x, padding_mask=real)  # (B, T, C): both directions, never padding
-    x = keras.layers.Dense(
-        embedding_dim, activation="gelu", kernel_initializer=init, name="mlm_dense"
-    )(x)  # (B, T, C)
-    x = keras.layers.LayerNormalization(epsilon=1e-12, name="mlm_norm")(x)
-    logits = embedding(x, reverse=True)  # h W_E^T + b: (B, T, V)
+    return embedding, x, real
+
+
+def build_bert_classifier(
+    vocab_size: int,
+    *,
+    num_classes: int,
+    context_length: int = 128,
+    embedding_dim: int = 128,
+    num_heads: int = 4,
+    num_layers: int = 2,
+    ff_dim: int = 512,
+    dropout: float = 0.1,
+    compile: bool = True,
+    name: str = "bert_classifier",
+    **compile_kwargs,
+) -> keras.Model:
+    """BERT's encoder with a classification head: one label per text.
+
+    Mirrors: document 003 section 6 (文本分类) and document 001 section 6
+    (情感分析): "fine-tuning" a pretrained encoder for a task. Defaults from:
+    `build_bert_mlm` (the same encoder, layer for layer and name for name, so
+    `transfer_encoder` copies a pretrained masked LM into it); the head from
+    BERT (Devlin et al., 2019, section 4.1), but pooled by the mean over the
+    real tokens rather than read at a [CLS] token: zoo's masked LM is trained
+    without BERT's next-sentence task, the only thing that trains [CLS]
+    (Sentence-BERT, Reimers and Gurevych 2019, found the mean the better
+    sentence vector too).
+
+        (B, T) ids -> encoder (B, T, C) -> mean over real tokens (B, C)
+        -> dropout -> Dense (B, K) logits
+
+    Args:
+        vocab_size: V, number of token ids, reserved ones included.
+        num_classes: K, the labels.
+        context_length, embedding_dim, num_heads, num_layers, ff_dim,
+            dropout: the encoder's sizes, as `build_bert_mlm`.
+        compile: compile with `zoo.training.compile_model` (a label id is
+            never ignored: ``pad_id=-1``).
+        name: the model's name.
+        **compile_kwargs: passed to `compile_model`.
+
+    Returns:
+        A functional `keras.Model`: (B, T) ids -> (B, K) logits. Padding at the
+        end (`PAD_ID`) does not change them.
+
+    Example:
+        >>> model = build_bert_classifier(70, num_classes=3)
+        >>> model(np.full((2, 12), 7, "int32")).shape
+        TensorShape([2, 3])
+
+    Reference:
+        Devlin et al., "BERT: Pre-training of Deep Bidirectional Transformers
+        for Language Understanding" (2019), section 4.1.
+    """
+    sizes = dict(
+        vocab_size=vocab_size,
+        context_length=context_length,
+        embedding_dim=embedding_dim,
+        num_heads=num_heads,
+        num_layers=num_layers,
+        ff_dim=ff_dim,
+        dropout=dropout,
+    )
+    _check_encoder(**sizes)
+    check_positive(num_classes=num_classes)
+    check_compile_kwargs("build_bert_classifier", compile, compile_kwargs)
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")  # (B, T)
+    _, x, real = _encoder(token_ids, **sizes)  # (B, T, C)
+    x = keras.layers.GlobalAveragePooling1D(name="mean_pool")(x, mask=real)  # (B, C)
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+    logits = keras.layers.Dense(
+        num_classes, kernel_initializer=_init(), name="classifier"
+    )(x)  # (B, K)
+    model = keras.Model(token_ids, logits, name=name)
+    if compile:
+        from zoo.training import compile_model
+
+        compile_model(model, **{"pad_id": -1, **compile_kwargs})
+    return model
+
+
+def build_bert_tagger(
+    vocab_size: int,
+    *,
+    num_tags: int,
+    context_length: int = 128,
+    embedding_dim: int = 128,
+    num_heads: int = 4,
+    num_layers: int = 2,
+    ff_dim: int = 512,
+    dropout: float = 0.1,
+    compile: bool = True,
+    name: str = "bert_tagger",
+    **compile_kwargs,
+) -> keras.Model:
+    """BERT's encoder with a tagging head: one tag per token.
+
+    Mirrors: document 001 section 6 (命名实体识别) and section 5's claim that
+    BERT does well at it. Defaults from: `build_bert_mlm` (the same encoder,
+    so `transfer_encoder` copies a pretrained masked LM into it); the head
+    from BERT (Devlin et al., 2019, section 5.3): a Dense layer on each
+    position's encoding.
+
+        (B, T) ids -> encoder (B, T, C) -> dropout -> Dense (B, T, K) logits
+
+    Tag id 0 is padding (`zoo.data.labelled.TAGS`), which zoo's loss ignores
+    like `PAD_ID`.
+
+    Args:
+        vocab_size: V, number of token ids, reserved ones included.
+        num_tags: K, the tags, padding included.
+        context_length, embedding_dim, num_heads, num_layers, ff_dim,
+            dropout: the encoder's sizes, as `build_bert_mlm`.
+        compile: compile with `zoo.training.compile_model`.
+        name: the model's name.
+        **compile_kwargs: passed to `compile_model`.
+
+    Returns:
+        A functional `keras.Model`: (B, T) ids -> (B, T, K) logits.
+
+    Example:
+        >>> model = build_bert_tagger(70, num_tags=4)
+        >>> model(np.full((2, 12), 7, "int32")).shape
+        TensorShape([2, 12, 4])
+
+    Reference:
+        Devlin et al. (2019), section 5.3 (the CoNLL-2003 named entities).
+    """
+    sizes = dict(
+        vocab_size=vocab_size,
+        context_length=context_length,
+        embedding_dim=embedding_dim,
+        num_heads=num_heads,
+        num_layers=num_layers,
+        ff_dim=ff_dim,
+        dropout=dropout,
+    )
+    _check_encoder(**sizes)
+    check_positive(num_tags=num_tags)
+    check_compile_kwargs("build_bert_tagger", compile, compile_kwargs)
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")  # (B, T)
+    _, x, _ = _encoder(token_ids, **sizes)  # (B, T, C)
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+    logits = keras.layers.Dense(num_tags, kernel_initializer=_init(), name="tagger")(
+        x
+    )  # (B, T, K)
     model = keras.Model(token_ids, logits, name=name)
     if compile:
         from zoo.training import compile_model
 
         compile_model(model, **compile_kwargs)
     return model
+
+
+def encoder_sizes(model) -> dict:
+    """The encoder sizes of a BERT model of zoo's (masked LM, classifier or
+    tagger), read from its layers: the keywords its factory was called with.
+
+    Example:
+        >>> encoder_sizes(build_bert_mlm(70, num_layers=1))["num_layers"]
+        1
+    """
+    embedding = _layer(model, "embedding")
+    blocks = [lay for lay in model.layers if isinstance(lay, TransformerEncoderBlock)]
+    if not isinstance(embedding, TiedEmbedding) or not blocks:
+        raise ZooError(f"model {model.name!r} is not one of zoo's BERT models")
+    return {
+        "context_length": embedding.max_length,
+        "embedding_dim": embedding.embedding_dim,
+        "num_heads": blocks[0].num_heads,
+        "num_layers": len(blocks),
+        "ff_dim": blocks[0].ff_dim,
+        "dropout": blocks[0].dropout,
+    }
+
+
+def transfer_encoder(source, target) -> list[str]:
+    """Copy the encoder's weights from `source` into `target` (fine-tuning).
+
+    Both are zoo BERT models (`build_bert_mlm`, `build_bert_classifier`,
+    `build_bert_tagger`) with the same vocabulary and encoder sizes; the
+    layers they share by name (the embedding, its LayerNorm and every encoder
+    block) get `source`'s weights; the heads keep their own.
+
+    Returns:
+        The names of the layers copied.
+
+    Raises:
+        ZooError: if the two encoders differ in size or vocabulary.
+
+    Example:
+        >>> pretrained = zoo.load("runs/bert/model.keras").model  # doctest: +SKIP
+        >>> transfer_encoder(pretrained, classifier)  # doctest: +SKIP
+        ['embedding', 'embedding_norm', 'encoder_1', 'encoder_2']
+    """
+    mine, theirs = encoder_sizes(source), encoder_sizes(target)
+    vocab = (
+        _layer(source, "embedding").vocab_size,
+        _layer(target, "embedding").vocab_size,
+    )
+    if vocab[0] != vocab[1]:
+        raise ZooError(
+            f"the pretrained model has {vocab[0]} token ids and the new one "
+            f"{vocab[1]}; fine-tune with the pretrained model's tokenizer"
+        )
+    differ = {
+        k: (mine[k], theirs[k]) for k in mine if k != "dropout" and mine[k] != theirs[k]
+    }
+    if differ:
+        shown = ", ".join(f"{k} {a} vs {b}" for k, (a, b) in differ.items())
+        raise ZooError(f"the two encoders differ: {shown}")
+    names = ["embedding", "embedding_norm"]
+    names += [f"encoder_{i + 1}" for i in range(mine["num_layers"])]
+    for name in names:
+        # By variable name: the masked LM's embedding also holds its output
+        # bias, which a classifier or tagger has no use for.
+        given = {v.path: v for v in _layer(source, name).weights}
+        for variable in _layer(target, name).weights:
+            variable.assign(given[variable.path])
+    return names
+
+
+def _layer(model, name):
+    try:
+        return model.get_layer(name)
+    except ValueError:
+        return None
 
 
 def is_masked_lm(model) -> bool:
