@@ -60,6 +60,12 @@ ROWS["bert-wordpiece"] = (
     f"{FAMILIES['bert'].mirrors}, BERT's WordPiece",
 )
 TRANSLATION = tuple(family.name for family in registry.of_task("translation"))
+# Fine-tuned encoders: scored by `zoo evaluate` on labels, not on text.
+DOWNSTREAM = tuple(
+    family.name
+    for task in ("classification", "tagging")
+    for family in registry.of_task(task)
+)
 
 
 def zoo(*args) -> str:
@@ -92,10 +98,22 @@ def measure(label: str) -> dict:
         "command": "zoo train " + " ".join(args),
         "mirrors": mirrors,
         "wall_seconds": round(wall, 1),
-        "test_perplexity": _number(r"perplexity ([\d.]+)", test),
+        "test_perplexity": None,
         "test_score": None,
     }
-    if args[0] not in TRANSLATION:
+    if args[0] in DOWNSTREAM:
+        if "entity F1" in test:
+            f1 = _number(r"entity F1 ([\d.]+)", test)
+            row["test_score"] = f"entity F1 {f1:.3f}"
+        else:
+            accuracy = _number(r"accuracy ([\d.]+)", test)
+            macro = _number(r"macro-F1 ([\d.]+)", test)
+            row["test_score"] = f"accuracy {accuracy:.3f}, macro-F1 {macro:.3f}"
+        row["test_bits_per_character"] = None
+        row["test_bits_per_character_from"] = None
+    else:
+        row["test_perplexity"] = _number(r"perplexity ([\d.]+)", test)
+    if args[0] not in TRANSLATION + DOWNSTREAM:
         row["test_bits_per_character"] = _number(r"([\d.]+) bits per character", test)
         row["test_bits_per_character_from"] = "zoo evaluate"
     if args[0] in TRANSLATION:
@@ -121,7 +139,9 @@ def measure(label: str) -> dict:
         row["epoch_seconds_median"] = round(
             statistics.median(history["epoch_seconds"]), 1
         )
-        row["val_perplexity"] = round(history["val_perplexity"][-1], 3)
+        row["val_perplexity"] = (
+            None if args[0] in DOWNSTREAM else round(history["val_perplexity"][-1], 3)
+        )
         row["parameters"] = int(_number(r"([\d,]+) parameters", stdout))
     return row
 
@@ -137,7 +157,7 @@ def derived_bits(row: dict) -> tuple[float | None, str | None]:
     Translation models have no text to score: None.
     """
     args = row["command"].split()[2:]
-    if args[0] in TRANSLATION:
+    if args[0] in TRANSLATION + DOWNSTREAM:
         return None, None
     log2_ppl = math.log2(row["test_perplexity"])
     if row["level"] == "char":
@@ -176,10 +196,12 @@ def print_table(rows: list[dict]) -> None:
         bits = r.get("test_bits_per_character")
         # What a row mirrors is the registry's current wording.
         mirrors = ROWS[r["model"]][1] if r["model"] in ROWS else r["mirrors"]
+        val, test = r["val_perplexity"], r["test_perplexity"]
         print(
             f"| {r['model']} | {mirrors} | {tokens} "
-            f"| {params} | {epoch} | {tps} | {r['val_perplexity']:.2f} | "
-            f"{r['test_perplexity']:.2f} | {'' if bits is None else f'{bits:.3f}'} | "
+            f"| {params} | {epoch} | {tps} | {'' if val is None else f'{val:.2f}'} | "
+            f"{'' if test is None else f'{test:.2f}'} | "
+            f"{'' if bits is None else f'{bits:.3f}'} | "
             f"{r['test_score'] or ''} | `{r['command']}` |"
         )
 

@@ -84,6 +84,15 @@ from zoo.models.ngram import NGramLM
 from zoo.text import BOS_ID, WordTokenizer
 
 # %% [markdown]
+# Section 4.1 gives formulas and no code, so there is no listing to build as
+# written here: `zoo.listings`, which keeps every listing of the texts,
+# records none for the n-gram family.
+
+# %%
+print("listings for ngram:", zoo.listings.for_family("ngram"))
+assert not zoo.listings.for_family("ngram")
+
+# %% [markdown]
 # ## Configuration
 #
 # Everything you might change is here. `ZOO_FAST=1` (used by the test suite)

@@ -59,7 +59,8 @@
 # In this notebook we:
 #
 # 1. write the two equations in numpy and check them against zoo's `ElmanCell`;
-# 2. check `ElmanCell` against Keras's own `SimpleRNN`;
+# 2. check `ElmanCell` against Keras's own `SimpleRNN` and zoo's default
+#    layer, `FusedSimpleRNN`;
 # 3. build both listings as written and read their errata;
 # 4. train zoo's version on Shakespeare, measure perplexity, and generate text.
 
@@ -69,7 +70,6 @@
 # %%
 import inspect
 import os
-import textwrap
 
 import keras
 import matplotlib.pyplot as plt
@@ -85,6 +85,7 @@ from zoo import (
     listings,
     load_corpus,
     make_dataset,
+    plot_history,
 )
 from zoo.recipes import train_language_model
 
@@ -111,7 +112,7 @@ STEPS_PER_EPOCH = 20 if FAST else 200  # 5 x 200 steps: a few minutes on a CPU
 LISTING_EMBEDDING_DIM = 16  # the listings' sizes (up to 256 / 1024) are far bigger;
 LISTING_UNITS = 32  # small here, so "as written" builds in a moment
 
-PROMPT = "ROMEO:"  # the bundled plays name a speaker as "Romeo.\n"
+PROMPT = "Romeo.\n"  # Romeo's speaker line, as the bundled plays write it
 MAX_NEW_TOKENS = 100 if FAST else 400  # characters to generate
 
 keras.utils.set_random_seed(SEED)
@@ -222,24 +223,41 @@ np.testing.assert_allclose(our_logits, zoo_logits, atol=1e-5)
 print("numpy equations == zoo ElmanCell")
 
 # %% [markdown]
-# ### ElmanCell and Keras's SimpleRNN
+# ### ElmanCell, Keras's SimpleRNN and zoo's default layer
 #
 # Keras has this RNN built in: `keras.layers.SimpleRNN`. Is it the same
-# maths? Build zoo's default model (which uses `SimpleRNN`), copy the weights
-# over, and compare. The weights line up one to one: W is Keras's `kernel`,
-# U its `recurrent_kernel`, b its `bias`.
+# maths? `build_simple_rnn(..., fused=False)` builds the stock Keras layer.
+# zoo's default model builds `FusedSimpleRNN` (`zoo.layers.fused`) instead:
+# a subclass of `SimpleRNN` with the same weights and maths, which computes
+# the input projections of all steps in one matrix product and writes out
+# the backward pass through time, so that it trains faster under XLA. We copy
+# the weights into both and compare. The weights line up one to one: W is
+# Keras's `kernel`, U its `recurrent_kernel`, b its `bias`.
 
 # %%
 keras_model = build_simple_rnn(
+    tokenizer.vocab_size,
+    embedding_dim=EMBEDDING_DIM,
+    units=UNITS,
+    fused=False,
+    compile=False,
+)
+default_model = build_simple_rnn(
     tokenizer.vocab_size, embedding_dim=EMBEDDING_DIM, units=UNITS, compile=False
 )
-keras_model.set_weights(equations_model.get_weights())
+for name, other in (("fused=False", keras_model), ("default", default_model)):
+    layer = other.get_layer("simple_rnn_1")
+    assert isinstance(layer, keras.layers.SimpleRNN)
+    print(f"{name:12s} builds {type(layer).__module__}.{type(layer).__name__}")
+    other.set_weights(equations_model.get_weights())
 for ours, theirs in zip(equations_model.weights, keras_model.weights, strict=True):
     print(f"{ours.path:34s} {theirs.path:34s} {tuple(ours.shape)}")
 
 keras_logits = keras_model(sample).numpy()
 np.testing.assert_allclose(keras_logits, zoo_logits, atol=1e-5)
 print("zoo ElmanCell == keras.layers.SimpleRNN")
+np.testing.assert_allclose(default_model(sample).numpy(), zoo_logits, atol=1e-5)
+print("zoo ElmanCell == zoo FusedSimpleRNN (the default)")
 
 # %% [markdown]
 # ## The listings as written
@@ -278,19 +296,9 @@ as_written.summary()
 # %% [markdown]
 # Its errata, as zoo records them:
 
-
 # %%
-def show_errata(entry):
-    """Print a listing's errata as a wrapped, numbered list."""
-    for number, line in enumerate(entry.errata, start=1):
-        print(
-            textwrap.fill(
-                line, 84, initial_indent=f"{number}. ", subsequent_indent="   "
-            )
-        )
-
-
-show_errata(entry)
+for number, line in enumerate(entry.errata, start=1):
+    print(f"{number}.", line)
 
 # %% [markdown]
 # ### Document 004, 4.1 RNN的Python代码示例
@@ -307,7 +315,8 @@ as_written_004 = entry_004.build_as_written(
 )
 as_written_004(sample)  # build it, so the summary can count parameters
 as_written_004.summary()
-show_errata(entry_004)
+for number, line in enumerate(entry_004.errata, start=1):
+    print(f"{number}.", line)
 
 # %% [markdown]
 # ### Why one-hot targets run out of memory
@@ -409,16 +418,9 @@ run = train_language_model(
 model, history = run.model, run.history
 
 # %%
-epochs = np.arange(1, len(history["loss"]) + 1)
 fig, ax = plt.subplots(figsize=(6, 3.5))
-ax.plot(epochs, history["loss"], marker="o", label="training loss")
-ax.plot(epochs, history["val_loss"], marker="o", label="validation loss")
-ax.set_xlabel("epoch")
-ax.set_xticks(epochs)
-ax.set_ylabel("cross-entropy (nats per character)")
+plot_history(history, ax=ax)  # training and validation loss per epoch
 ax.set_title("SimpleRNN (ElmanCell) on Shakespeare")
-ax.legend()
-ax.grid(alpha=0.3)
 plt.show()
 
 # %% [markdown]
@@ -480,8 +482,8 @@ print(f"--- temperature=1.0, top_k=5\n{text}")
 # ## Summary
 #
 # * Document 002's RNN is two lines: $h_t = \tanh(W x_t + U h_{t-1} + b)$ and
-#   $o_t = V h_t + c$. Our numpy version, zoo's `ElmanCell` and Keras's
-#   `SimpleRNN` compute the same numbers.
+#   $o_t = V h_t + c$. Our numpy version, zoo's `ElmanCell`, Keras's
+#   `SimpleRNN` and zoo's default `FusedSimpleRNN` compute the same numbers.
 # * The listings of documents 000 and 004 run, but predict one character per
 #   window, put a softmax in the model, and (004) use one-hot targets that
 #   need V times the memory of ids (printed above).
@@ -502,8 +504,10 @@ print(f"--- temperature=1.0, top_k=5\n{text}")
 # 3. Train with `UNITS = 32` and with `UNITS = 512` (same steps). How do the
 #    validation perplexity and the training time change?
 # 4. The bundled plays write a speaker's name on its own line with a full
-#    stop (`Romeo.` in Romeo and Juliet), not `ROMEO:`. Set
-#    `PROMPT = "Romeo.\n"` and compare the samples.
+#    stop (`Romeo.` in Romeo and Juliet, our `PROMPT`). Tiny-shakespeare, the
+#    corpus of many tutorials, writes `ROMEO:`, which never occurs in the
+#    bundled plays. Set `PROMPT = "ROMEO:"` and compare the samples: what
+#    does the model make of a prompt unlike its training text?
 # 5. Document 000's listing stacks two SimpleRNN layers. Train
 #    `build_simple_rnn(..., num_layers=2)` and compare its perplexity with one
 #    layer.
@@ -518,8 +522,8 @@ print(f"--- temperature=1.0, top_k=5\n{text}")
 # ## 小结
 #
 # * 文档 002 的 RNN 只有两行：$h_t = \tanh(W x_t + U h_{t-1} + b)$ 和
-#   $o_t = V h_t + c$。我们的 numpy 版本、zoo 的 `ElmanCell` 和 Keras 的
-#   `SimpleRNN` 算出的数完全相同。
+#   $o_t = V h_t + c$。我们的 numpy 版本、zoo 的 `ElmanCell`、Keras 的
+#   `SimpleRNN` 和 zoo 默认的 `FusedSimpleRNN` 算出的数完全相同。
 # * 文档 000 和 004 的代码清单能运行，但每个窗口只预测一个字符，把 softmax
 #   放进了模型里，而且（004）使用 one-hot 目标，
 #   在这里需要的内存大得无法承受（上文的单元算出了字节数）。
@@ -537,7 +541,9 @@ print(f"--- temperature=1.0, top_k=5\n{text}")
 # 3. 分别用 `UNITS = 32` 和 `UNITS = 512` 训练（步数相同）。
 #    验证集困惑度和训练时间如何变化？
 # 4. 自带的剧本把说话人的名字单独写成一行，后面加句点（《罗密欧与朱丽叶》中是
-#    `Romeo.`），而不是 `ROMEO:`。设置 `PROMPT = "Romeo.\n"`，比较生成的样例。
+#    `Romeo.`，也就是我们的 `PROMPT`）。许多教程使用的 tiny-shakespeare 语料写成
+#    `ROMEO:`，而这种写法在自带的剧本中从未出现。设置 `PROMPT = "ROMEO:"`，
+#    比较生成的样例：面对一个与训练文本都不像的提示，模型会怎样？
 # 5. 文档 000 的代码清单堆叠了两层 SimpleRNN。训练
 #    `build_simple_rnn(..., num_layers=2)`，把它的困惑度与一层时比较。
 # 6. 在 `train_language_model` 中加上 `stateful=True` 训练：

@@ -59,23 +59,28 @@
 # ## Setup
 
 # %%
+import json
 import os
 import textwrap
+from pathlib import Path
 
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
+import zoo
 from zoo import (
     CharTokenizer,
     ZooError,
     build_lstm,
+    build_simple_rnn,
     compile_model,
     evaluate,
     generate,
     listings,
     load_corpus,
     make_dataset,
+    plot_history,
 )
 from zoo.recipes import train_language_model
 
@@ -103,8 +108,18 @@ STEPS_PER_EPOCH = 20 if FAST else 200  # 5 x 200 steps (times: the README table)
 LISTING_EMBEDDING_DIM = 16  # the listings' sizes (up to 256 / 1024) are far bigger;
 LISTING_UNITS = 32  # small here, so "as written" builds in a moment
 
-PROMPT = "ROMEO:"  # the bundled plays name a speaker as "Romeo.\n"
+PROMPT = "Romeo.\n"  # Romeo's speaker line, as the bundled plays write it
 MAX_NEW_TOKENS = 100 if FAST else 400  # characters to generate
+
+# The repository's committed measurements (benchmarks/results/), if present.
+RESULTS_DIR = next(
+    (
+        folder / "benchmarks" / "results"
+        for folder in (Path(zoo.__file__).resolve().parents[1], Path.cwd().parent)
+        if (folder / "benchmarks" / "results").is_dir()
+    ),
+    None,
+)
 
 keras.utils.set_random_seed(SEED)
 
@@ -204,8 +219,51 @@ np.testing.assert_allclose(c_ours, c_keras, atol=1e-5)
 print("numpy LSTM step == keras LSTMCell")
 
 # %% [markdown]
-# Four gates means four times the weights of a SimpleRNN of the same width.
-# Keep that in mind when you compare their speed.
+# ### Four gates: the weights and the time they cost
+#
+# Four gates means four $W$, four $U$ and four $b$ where a SimpleRNN
+# (notebook 02) has one of each. We count both layers at the same sizes:
+
+# %%
+rnn_layer = build_simple_rnn(
+    tokenizer.vocab_size, embedding_dim=EMBEDDING_DIM, units=UNITS, compile=False
+).get_layer("simple_rnn_1")
+lstm_layer = probe.get_layer("lstm_1")
+print(f"SimpleRNN layer: {rnn_layer.count_params():,} weights")
+print(f"LSTM layer:      {lstm_layer.count_params():,} weights")
+assert lstm_layer.count_params() == 4 * rnn_layer.count_params()
+
+# %% [markdown]
+# Does four times the weights cost four times the time? The weights alone do
+# not decide it: the steps of the recurrence run one after the other whatever
+# the layer's size, and a larger matrix product keeps the CPU busier at each
+# step. The README's model table and speed benchmark measured both models at
+# `zoo train`'s default sizes on the same machine
+# (`benchmarks/readme_table.py`, `benchmarks/speed.py`); this cell reads
+# their committed results and prints the measured ratios:
+
+# %%
+if RESULTS_DIR is None:
+    print("no results: run benchmarks/readme_table.py and benchmarks/speed.py")
+else:
+    table = json.loads((RESULTS_DIR / "readme_table.json").read_text())["rows"]
+    epoch_s = {  # the n-gram rows have a fit time instead
+        row["model"]: row["epoch_seconds_median"]
+        for row in table
+        if "epoch_seconds_median" in row
+    }
+    speed = json.loads((RESULTS_DIR / "speed.json").read_text())["training"]
+    tokens_s = {name: row["tokens_per_s"]["zoo"] for name, row in speed.items()}
+    for name in ("simple_rnn", "lstm"):
+        print(
+            f"{name:10s} {epoch_s[name]:5.1f} s per epoch, "
+            f"{tokens_s[name]:8,.0f} training tokens/s"
+        )
+    print(
+        "LSTM / SimpleRNN: "
+        f"{epoch_s['lstm'] / epoch_s['simple_rnn']:.1f}x the time per epoch, "
+        f"{tokens_s['simple_rnn'] / tokens_s['lstm']:.1f}x the time per token"
+    )
 
 # %% [markdown]
 # ## The listings as written
@@ -214,16 +272,6 @@ print("numpy LSTM step == keras LSTMCell")
 
 
 # %%
-def show_errata(entry):
-    """Print a listing's errata as a wrapped, numbered list."""
-    for number, line in enumerate(entry.errata, start=1):
-        print(
-            textwrap.fill(
-                line, 84, initial_indent=f"{number}. ", subsequent_indent="   "
-            )
-        )
-
-
 entry_000 = listings.get("000-4.2")
 print(entry_000.code)
 
@@ -241,7 +289,8 @@ as_written_000 = entry_000.build_as_written(
 )
 print("output:", as_written_000(sample).shape, "(B, V)")
 as_written_000.summary()
-show_errata(entry_000)
+for number, line in enumerate(entry_000.errata, start=1):
+    print(f"{number}.", line)
 
 # %% [markdown]
 # ### Document 002, 项目实践 (the functional listing)
@@ -269,7 +318,8 @@ vectors = (
 )
 print("output:", as_written_002(vectors).shape, "(B, V)")
 as_written_002.summary()
-show_errata(entry_002)
+for number, line in enumerate(entry_002.errata, start=1):
+    print(f"{number}.", line)
 
 # %% [markdown]
 # ### Why zoo takes token ids
@@ -348,16 +398,9 @@ run = train_language_model(
 model, history = run.model, run.history
 
 # %%
-epochs = np.arange(1, len(history["loss"]) + 1)
 fig, ax = plt.subplots(figsize=(6, 3.5))
-ax.plot(epochs, history["loss"], marker="o", label="training loss")
-ax.plot(epochs, history["val_loss"], marker="o", label="validation loss")
-ax.set_xlabel("epoch")
-ax.set_xticks(epochs)
-ax.set_ylabel("cross-entropy (nats per character)")
+plot_history(history, ax=ax)  # training and validation loss per epoch
 ax.set_title("LSTM on Shakespeare")
-ax.legend()
-ax.grid(alpha=0.3)
 plt.show()
 
 # %% [markdown]
@@ -396,20 +439,8 @@ print(f"uniform guessing:      {tokenizer.vocab_size:6.2f}")
 # and writes `benchmarks/results/equal_budget.json`. We read its last run:
 
 # %%
-import json
-from pathlib import Path
-
-import zoo
-
-budget_file = next(
-    (
-        folder / "benchmarks" / "results" / "equal_budget.json"
-        for folder in (Path(zoo.__file__).resolve().parents[1], Path.cwd().parent)
-        if (folder / "benchmarks" / "results" / "equal_budget.json").exists()
-    ),
-    None,
-)
-if budget_file is None:
+budget_file = None if RESULTS_DIR is None else RESULTS_DIR / "equal_budget.json"
+if budget_file is None or not budget_file.exists():
     print("no results yet: run `python benchmarks/equal_budget.py` in the repository")
 else:
     budget = json.loads(budget_file.read_text())

@@ -55,30 +55,38 @@
 #
 # 1. build the listing as written and read its errata;
 # 2. show, with a tiny example, what its loss does to logits;
-# 3. show that it sees the future, and that zoo's `build_gru` does not;
-# 4. train zoo's GRU, measure perplexity, and generate text.
+# 3. write the GRU's equations, run one step in numpy and check it against
+#    zoo's layer;
+# 4. show that the listing sees the future, and that zoo's `build_gru` does
+#    not;
+# 5. train zoo's GRU, measure perplexity, and generate text.
 
 # %% [markdown]
 # ## Setup
 
 # %%
+import json
 import os
 import textwrap
+from pathlib import Path
 
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
+import zoo
 from zoo import (
     CharTokenizer,
     ZooError,
     build_gru,
+    build_simple_rnn,
     compile_model,
     evaluate,
     generate,
     listings,
     load_corpus,
     make_dataset,
+    plot_history,
 )
 from zoo.generation import step_logits
 from zoo.plotting import logit_change, plot_logit_change
@@ -107,8 +115,18 @@ STEPS_PER_EPOCH = 20 if FAST else 200  # 5 x 200 steps (times: the README table)
 LISTING_EMBEDDING_DIM = 16  # the listing leaves its sizes open (zoo's record
 LISTING_UNITS = 32  # says 256 / 1024); small here, so it builds in a moment
 
-PROMPT = "ROMEO:"  # the bundled plays name a speaker as "Romeo.\n"
+PROMPT = "Romeo.\n"  # Romeo's speaker line, as the bundled plays write it
 MAX_NEW_TOKENS = 100 if FAST else 400  # characters to generate
+
+# The repository's committed measurements (benchmarks/results/), if present.
+RESULTS_DIR = next(
+    (
+        folder / "benchmarks" / "results"
+        for folder in (Path(zoo.__file__).resolve().parents[1], Path.cwd().parent)
+        if (folder / "benchmarks" / "results").is_dir()
+    ),
+    None,
+)
 
 keras.utils.set_random_seed(SEED)
 
@@ -164,9 +182,7 @@ listing_model.summary()
 
 # %%
 for number, line in enumerate(entry.errata, start=1):
-    print(
-        textwrap.fill(line, 84, initial_indent=f"{number}. ", subsequent_indent="   ")
-    )
+    print(f"{number}.", line)
 
 # %% [markdown]
 # ## Bug 1: logits fed to a loss that expects probabilities
@@ -234,6 +250,125 @@ model = build_gru(
 compile_model(model, learning_rate=LEARNING_RATE)  # logits loss, perplexity, XLA
 print("XLA (jit_compile):", model.jit_compile)
 model.summary()
+
+# %% [markdown]
+# ### The GRU in one step
+#
+# A GRU (Cho et al., 2014) is an LSTM with two gates instead of three and no
+# separate cell state. With $\sigma$ the sigmoid and $\odot$ elementwise
+# product:
+#
+# $$
+# \begin{aligned}
+# z_t &= \sigma(W_z x_t + b_z + U_z h_{t-1} + \bar b_z)
+#   && \text{update gate: how much of the old state to keep}\\
+# r_t &= \sigma(W_r x_t + b_r + U_r h_{t-1} + \bar b_r)
+#   && \text{reset gate: how much of the old state the candidate reads}\\
+# \tilde h_t &= \tanh\bigl(W_h x_t + b_h + r_t \odot (U_h h_{t-1} + \bar b_h)\bigr)
+#   && \text{candidate state}\\
+# h_t &= z_t \odot h_{t-1} + (1 - z_t) \odot \tilde h_t
+# \end{aligned}
+# $$
+#
+# Two conventions, both Keras's:
+#
+# * **`reset_after=True`** (Keras's default, and cuDNN's form): the reset
+#   gate multiplies the recurrent product $U_h h_{t-1} + \bar b_h$, *after*
+#   the matrix product, so every gate has two biases, $b$ on the input side
+#   and $\bar b$ on the recurrent side. Cho et al.'s original GRU
+#   (`reset_after=False`) resets *before* it, $U_h (r_t \odot h_{t-1})$, and
+#   has one bias per gate.
+# * $z_t$ is the share of the **old** state that is kept, as in Cho et al.;
+#   some texts swap the roles of $z_t$ and $1 - z_t$.
+#
+# Keras stores the three $W$ side by side in one `kernel` (E, 3·units), in
+# the order z, r, h; the three $U$ in `recurrent_kernel` (units, 3·units);
+# and the biases in `bias` (2, 3·units): row 0 is $b$, row 1 is $\bar b$.
+# zoo's `build_gru` builds `FusedGRU` (`zoo.layers.fused`), Keras's `GRU`
+# with the same weights and a hand-written backward pass. We write one step
+# in numpy, check it against the layer's cell, then run it over a whole
+# window and check it against the layer itself.
+
+# %%
+gru = model.get_layer("gru_1")
+cell = gru.cell
+print(type(gru).__name__, "reset_after =", cell.reset_after)
+print("W, kernel:          ", tuple(cell.kernel.shape), "(E, 3 * units)")
+print("U, recurrent_kernel:", tuple(cell.recurrent_kernel.shape), "(units, 3 * units)")
+print("b and b-bar, bias:  ", tuple(cell.bias.shape), "(2, 3 * units)")
+
+
+def sigmoid(a):
+    return 1 / (1 + np.exp(-a))
+
+
+def gru_step(x_t, h_prev, W, U, bias):
+    """One GRU step (reset_after=True) in numpy: (B, E), (B, units) -> h_t."""
+    b, b_bar = bias  # (3 * units,) each: input side, recurrent side
+    x_z, x_r, x_h = np.split(x_t @ W + b, 3, axis=-1)  # each (B, units)
+    h_z, h_r, h_h = np.split(h_prev @ U + b_bar, 3, axis=-1)  # each (B, units)
+    z = sigmoid(x_z + h_z)  # update gate
+    r = sigmoid(x_r + h_r)  # reset gate
+    candidate = np.tanh(x_h + r * h_h)  # reset after the matrix product
+    return z * h_prev + (1 - z) * candidate  # keep z of the old state
+
+
+weights = cell.kernel.numpy(), cell.recurrent_kernel.numpy(), cell.bias.numpy()
+rng = np.random.default_rng(SEED)
+x_t = rng.normal(size=(2, EMBEDDING_DIM)).astype("float32")  # (B, E)
+h_prev = rng.normal(size=(2, UNITS)).astype("float32")  # (B, units)
+h_keras, _ = cell(x_t, [h_prev])
+np.testing.assert_allclose(gru_step(x_t, h_prev, *weights), h_keras, atol=1e-5)
+print("numpy GRU step == keras GRUCell")
+
+vectors = model.get_layer("embedding")(x[:2]).numpy()  # (B, T, E): a real window
+h = np.zeros((2, UNITS), "float32")  # h_0 = 0
+states = []
+for t in range(vectors.shape[1]):
+    h = gru_step(vectors[:, t], h, *weights)
+    states.append(h)
+ours = np.stack(states, axis=1)  # (B, T, units)
+np.testing.assert_allclose(ours, gru(vectors).numpy(), atol=1e-4)
+print(f"numpy GRU over {vectors.shape[1]} steps == zoo's {type(gru).__name__} layer")
+
+# %% [markdown]
+# ### Three gates' worth of weights: what they cost
+#
+# A GRU has three $W$, three $U$ and six biases where a SimpleRNN has one
+# $W$, one $U$ and one bias. We count both layers at the same sizes, then
+# read the committed measurements of both models at `zoo train`'s default
+# sizes on one machine (the README's model table, `benchmarks/readme_table.py`,
+# and its speed benchmark, `benchmarks/speed.py`) and print the ratios:
+
+# %%
+rnn_layer = build_simple_rnn(
+    tokenizer.vocab_size, embedding_dim=EMBEDDING_DIM, units=UNITS, compile=False
+).get_layer("simple_rnn_1")
+print(f"SimpleRNN layer: {rnn_layer.count_params():,} weights")
+print(f"GRU layer:       {gru.count_params():,} weights")
+print(f"GRU / SimpleRNN: {gru.count_params() / rnn_layer.count_params():.2f}x")
+
+if RESULTS_DIR is None:
+    print("no results: run benchmarks/readme_table.py and benchmarks/speed.py")
+else:
+    table = json.loads((RESULTS_DIR / "readme_table.json").read_text())["rows"]
+    epoch_s = {  # the n-gram rows have a fit time instead
+        row["model"]: row["epoch_seconds_median"]
+        for row in table
+        if "epoch_seconds_median" in row
+    }
+    speed = json.loads((RESULTS_DIR / "speed.json").read_text())["training"]
+    tokens_s = {name: row["tokens_per_s"]["zoo"] for name, row in speed.items()}
+    for name in ("simple_rnn", "gru"):
+        print(
+            f"{name:10s} {epoch_s[name]:5.1f} s per epoch, "
+            f"{tokens_s[name]:8,.0f} training tokens/s"
+        )
+    print(
+        "GRU / SimpleRNN: "
+        f"{epoch_s['gru'] / epoch_s['simple_rnn']:.1f}x the time per epoch, "
+        f"{tokens_s['simple_rnn'] / tokens_s['gru']:.1f}x the time per token"
+    )
 
 # %% [markdown]
 # ## Bug 2: the listing sees the future
@@ -323,16 +458,9 @@ run = train_language_model(
 model, history = run.model, run.history
 
 # %%
-epochs = np.arange(1, len(history["loss"]) + 1)
 fig, ax = plt.subplots(figsize=(6, 3.5))
-ax.plot(epochs, history["loss"], marker="o", label="training loss")
-ax.plot(epochs, history["val_loss"], marker="o", label="validation loss")
-ax.set_xlabel("epoch")
-ax.set_xticks(epochs)
-ax.set_ylabel("cross-entropy (nats per character)")
+plot_history(history, ax=ax)  # training and validation loss per epoch
 ax.set_title("GRU on Shakespeare")
-ax.legend()
-ax.grid(alpha=0.3)
 plt.show()
 
 # %% [markdown]
@@ -405,6 +533,10 @@ except ZooError as err:
 #   (`from_logits=False`). Keras computes a wrong loss without any error.
 # * Bug 2: its backward GRU reads later tokens, so earlier predictions change
 #   when a later token changes. It cheats in training and cannot generate.
+# * A GRU has an update gate $z_t$ and a reset gate $r_t$; Keras resets after
+#   the recurrent matrix product (`reset_after=True`) and keeps $z_t$ of the
+#   old state. Our numpy step equals Keras's `GRUCell`, and over a window it
+#   equals zoo's `FusedGRU`.
 # * zoo's `build_gru` refuses `bidirectional=True`, reads left to right, emits
 #   logits, and gives the same logits step by step as on the whole window.
 #
@@ -422,6 +554,9 @@ except ZooError as err:
 #    kernel, shape (units, V).)
 # 5. Train `build_lstm` with the same sizes and steps (notebook 03). Which
 #    has fewer parameters, and which reaches lower perplexity?
+# 6. Call `gru_step` with a copy of the bias whose update-gate part
+#    `bias[0, :UNITS]` is set to 10. Compare `h_t` with `h_prev`. Then set it
+#    to -10. Which setting lets the GRU carry a state across many steps?
 
 # %% [markdown]
 # ## 小结
@@ -432,6 +567,9 @@ except ZooError as err:
 #   Keras 算出错误的损失，却不报任何错。
 # * 错误二：它的反向 GRU 读取了后面的词元，所以后面的词元一变，
 #   前面的预测就跟着变。它在训练时作弊，也无法生成文本。
+# * GRU 有一个更新门 $z_t$ 和一个重置门 $r_t$；Keras 在循环矩阵乘法之后才施加
+#   重置门（`reset_after=True`），并用 $z_t$ 表示保留旧状态的比例。我们用 numpy
+#   写的一步与 Keras 的 `GRUCell` 相同，在整个窗口上与 zoo 的 `FusedGRU` 相同。
 # * zoo 的 `build_gru` 拒绝 `bidirectional=True`，从左到右读取，输出 logits，
 #   并且逐步运行与整个窗口一次运行给出相同的 logits。
 #
@@ -449,3 +587,6 @@ except ZooError as err:
 #    V)。）
 # 5. 用相同的规模和步数训练 `build_lstm`（笔记本 03）。哪一个参数更少？
 #    哪一个达到更低的困惑度？
+# 6. 用一份偏置的副本调用 `gru_step`，把其中更新门的部分 `bias[0, :UNITS]`
+#    设为 10，比较 `h_t` 和 `h_prev`。再把它设为 -10。
+#    哪一种设置让 GRU 能把状态带过很多步？

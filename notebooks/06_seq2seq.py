@@ -84,8 +84,9 @@ import os
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
+from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
-from zoo import corpus_bleu, exact_match, plot_attention
+from zoo import corpus_bleu, exact_match, listings, plot_attention, plot_history
 from zoo.data.pairs import DATE_FORMATS, encode_pairs, make_dates
 from zoo.generation import Seq2SeqStepper, translate
 from zoo.models.seq2seq import build_seq2seq
@@ -97,6 +98,16 @@ from zoo.recipes.translation import (
 )
 
 print("font for Chinese tokens:", cjk_font() or "none found, so Chinese shows as boxes")
+
+# %% [markdown]
+# Section 4.3 has no code listing, so there is nothing to build as written
+# here: `zoo.listings` records none for the seq2seq family (notebook 07
+# builds document 004's Transformer listing, the texts' one encoder-decoder
+# listing).
+
+# %%
+print("listings for seq2seq:", listings.for_family("seq2seq"))
+assert not listings.for_family("seq2seq")
 
 # %% [markdown]
 # ## Configuration
@@ -343,18 +354,15 @@ for attention, run in runs.items():
     print(f"{attention}: validation exact match {run.summary['valid']['exact_match']}")
 
 # %%
-epochs = np.arange(1, EPOCHS + 1)
+curves = {
+    f"{name} {key}": hist[key]
+    for name, hist in (("additive", history), ("dot", dot_history))
+    for key in ("loss", "val_loss")
+}  # plot_history draws any metric -> per-epoch values
 fig, ax = plt.subplots(figsize=(6, 3.5))
-for name, hist in (("additive", history), ("dot", dot_history)):
-    ax.plot(epochs, hist["loss"], marker="o", label=f"{name}: training")
-    ax.plot(epochs, hist["val_loss"], marker="o", ls="--", label=f"{name}: validation")
-ax.set_xlabel("epoch")
-ax.set_xticks(epochs)
-ax.set_ylabel("cross-entropy (nats per character)")
+plot_history(curves, ax=ax, keys=list(curves))
 ax.set_yscale("log")
 ax.set_title("seq2seq on dates")
-ax.legend()
-ax.grid(alpha=0.3)
 plt.show()
 for name, hist in (("additive", history), ("dot", dot_history)):
     print(f"{name:>8}: validation loss {hist['val_loss'][-1]:.2e} ({EPOCHS} epochs)")
@@ -394,8 +402,23 @@ for source, reference, output in list(
 # **BLEU** (sacreBLEU, through `zoo.evaluation.corpus_bleu`) counts matching
 # n-grams, n = 1..4, over the whole set. It gives partial credit: an output
 # with the right year and a wrong day still shares many n-grams with the
-# reference. A whole ISO date is one "word" for BLEU's default tokenizer, so
-# we count **characters** (`tokenize="char"`), as `zoo.recipes.translation` does.
+# reference. What an n-gram is made of depends on the tokenizer. BLEU's
+# default, sacreBLEU's `13a`, splits an ISO date at its hyphens into five
+# tokens (year, `-`, month, `-`, day): a correct date scores 100, but one
+# wrong digit costs its whole year, month or day token. Counting
+# **characters** (`tokenize="char"`), as `zoo.recipes.translation` does,
+# gives credit digit by digit. The cell below prints both for one reference
+# and a copy of it with the day's last digit changed:
+
+# %%
+reference = corpus.valid[0][1]
+wrong_day = reference[:-1] + ("1" if reference[-1] != "1" else "2")
+print(f"13a tokens of {reference!r}:", Tokenizer13a()(reference).split())
+print(f"the same date with a wrong day: {wrong_day!r}")
+for tokenize in ("13a", "char"):
+    right = corpus_bleu([reference], [reference], tokenize=tokenize)
+    wrong = corpus_bleu([wrong_day], [reference], tokenize=tokenize)
+    print(f"{tokenize:>4}: BLEU {right:5.1f} right, {wrong:5.1f} with a wrong day")
 
 # %%
 scores = {}
@@ -574,8 +597,9 @@ print(
 # * Additive score $v^\top\tanh(W_1 s + W_2 h)$ and dot score
 #   $(W_a s)\cdot h/\sqrt{d}$: our NumPy matched zoo's layers, and each row of
 #   weights sums to one with zero on padding.
-# * Exact match is the honest score for dates; character BLEU gives partial
-#   credit. Beam search looks for the outputs that the model itself finds
+# * Exact match is the honest score for dates; BLEU gives partial credit, by
+#   year, month and day with its default tokenizer and digit by digit with
+#   `tokenize="char"`. Beam search looks for the outputs that the model itself finds
 #   most likely (compare the log-probabilities printed above); it is not a
 #   guarantee of a better answer.
 # * The attention map of a year-first date is close to a diagonal.
@@ -592,9 +616,11 @@ print(
 #    outputs. Then try 2 and 8: how does the time grow?
 # 4. Write a date in a format the model never saw, e.g. `1998/3/3` or
 #    `March the 3rd, 1998`, and translate it. Draw its attention map.
-# 5. Make `corpus_bleu(outputs, references)` use its default tokenizer (no
-#    `tokenize=`). What does it warn about, and why is the score 0 even for
-#    correct dates?
+# 5. Score the greedy outputs with BLEU's default tokenizer
+#    (`corpus_bleu(outputs, references)`, no `tokenize=`) and compare with the
+#    character BLEU above. Which is lower when some dates are wrong, and why?
+#    Then change one digit of a correct date's *year* and score it both ways:
+#    how many 13a tokens does the one digit spoil?
 # 6. Try `cell="lstm"` in `build`. How many parameters does the model have
 #    now (`model.count_params()`), and does it train faster per step?
 
@@ -610,7 +636,8 @@ print(
 #   后面的目标字符从不改变前面的预测）。
 # * 加性打分 $v^\top\tanh(W_1 s + W_2 h)$ 和点积打分 $(W_a s)\cdot h/\sqrt{d}$：
 #   我们的 NumPy 与 zoo 的层一致，每一行权重之和为一，填充处为零。
-# * 对日期来说，完全匹配是诚实的分数；字符级 BLEU 给部分得分。
+# * 对日期来说，完全匹配是诚实的分数；BLEU 给部分得分：用默认的分词方式时按年、月、日
+#   计分，用 `tokenize="char"` 时逐个数字计分。
 #   束搜索寻找模型自己认为最可能的输出（比较上面打印的对数概率）；
 #   它并不保证答案更好。
 # * 年份在前的日期，其注意力图接近一条对角线。
@@ -626,7 +653,9 @@ print(
 #    和 8：时间如何增长？
 # 4. 用一种模型从未见过的格式写一个日期，例如 `1998/3/3` 或
 #    `March the 3rd, 1998`，翻译它，并画出它的注意力图。
-# 5. 让 `corpus_bleu(outputs, references)` 使用它默认的分词方式（不传
-#    `tokenize=`）。它警告了什么？为什么即使日期正确，分数也是 0？
+# 5. 用 BLEU 默认的分词方式给贪心解码的输出打分（`corpus_bleu(outputs,
+#    references)`，不传 `tokenize=`），并与上面的字符级 BLEU 比较。
+#    当有些日期错了时，哪一个更低？为什么？然后把一个正确日期的*年份*改掉一位数字，
+#    用两种方式打分：这一位数字毁掉了几个 13a 词元？
 # 6. 在 `build` 中试试 `cell="lstm"`。
 #    模型现在有多少个参数（`model.count_params()`）？每步训练得更快吗？

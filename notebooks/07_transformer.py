@@ -77,14 +77,13 @@
 import ast
 import inspect
 import os
-import textwrap
 import warnings
 
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
-from zoo import corpus_bleu, exact_match, listings, plot_attention
+from zoo import corpus_bleu, exact_match, listings, plot_attention, plot_history
 from zoo.data.pairs import make_dates
 from zoo.generation import TransformerStepper, step_logits, translate
 from zoo.layers.transformer import TransformerDecoderBlock
@@ -132,16 +131,6 @@ rng = np.random.default_rng(SEED)
 
 
 # %%
-def show_errata(entry):
-    """Print a listing's errata as a wrapped, numbered list."""
-    for number, line in enumerate(entry.errata, start=1):
-        print(
-            textwrap.fill(
-                line, 84, initial_indent=f"{number}. ", subsequent_indent="   "
-            )
-        )
-
-
 entry = listings.get("004-4.2")
 print(entry.code)
 
@@ -183,7 +172,8 @@ as_written.summary()
 # it:
 
 # %%
-show_errata(entry)
+for number, line in enumerate(entry.errata, start=1):
+    print(f"{number}.", line)
 
 # %% [markdown]
 # **Source and target must have the same length** (erratum 2). `Concatenate`
@@ -369,17 +359,10 @@ model, history = run.model, run.history
 print("validation exact match", run.summary["valid"]["exact_match"])
 
 # %%
-epochs = np.arange(1, EPOCHS + 1)
 fig, ax = plt.subplots(figsize=(6, 3.5))
-ax.plot(epochs, history["loss"], marker="o", label="training loss")
-ax.plot(epochs, history["val_loss"], marker="o", label="validation loss")
-ax.set_xlabel("epoch")
-ax.set_xticks(epochs)
-ax.set_ylabel("cross-entropy (nats per character)")
+plot_history(history, ax=ax)  # training and validation loss per epoch
 ax.set_yscale("log")
 ax.set_title("Transformer on dates")
-ax.legend()
-ax.grid(alpha=0.3)
 plt.show()
 assert history["val_loss"][-1] < history["val_loss"][0]
 

@@ -74,7 +74,6 @@
 # %%
 import inspect
 import os
-import textwrap
 import time
 
 import keras
@@ -118,7 +117,7 @@ STEPS_PER_EPOCH = 30 if FAST else 100
 LISTING_EMBEDDING_DIM = 16  # the listing leaves its sizes open (zoo's record
 LISTING_UNITS = 32  # says 256 / 1024); small here, so it builds in a moment
 
-PROMPT = "ROMEO"  # the bundled plays name a speaker as "ROMEO." or "Romeo."
+PROMPT = "Romeo.\n"  # Romeo's speaker line, as the bundled plays write it
 NUM_BEAMS = 4
 
 keras.utils.set_random_seed(SEED)
@@ -167,9 +166,7 @@ listing_model = entry.build_as_written(
 )
 print("output:", listing_model(x[:2]).shape, "(B, T, V)")
 for number, line in enumerate(entry.errata, start=1):
-    print(
-        textwrap.fill(line, 84, initial_indent=f"{number}. ", subsequent_indent="   ")
-    )
+    print(f"{number}.", line)
 
 # %% [markdown]
 # ### Erratum: logits fed to a loss that expects probabilities

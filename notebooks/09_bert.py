@@ -102,6 +102,16 @@ EPOCHS = 1 if FAST else 6  # 6 x 150 steps: a few minutes on a laptop CPU
 STEPS_PER_EPOCH = 30 if FAST else 150
 NUM_FILL_TESTS = 256 if FAST else 2_000  # masked validation characters scored
 
+PROMPT = "Romeo.\n"  # Romeo's speaker line, as the bundled plays write it
+MASKED_PROMPTS = [  # lines of the plays with holes; at most 32 characters, the
+    "To be, or not to b[MASK],",  # fast model's position table
+    "My lord, the king your f[MASK]ther.",
+    "Good night, good n[MASK]ght!",
+    "What s[MASK]ys my lord?",
+    "I pray you, s[MASK][MASK], despatch.",
+]
+LISTING_PROMPT = "the torches to burn b[MASK]ight!"  # one hole, for the listing
+
 keras.utils.set_random_seed(SEED)
 rng = np.random.default_rng(SEED)
 
@@ -254,7 +264,7 @@ plt.show()
 try:
     from zoo import generate
 
-    generate(bert, tokenizer, "ROMEO", max_new_tokens=5)
+    generate(bert, tokenizer, PROMPT, max_new_tokens=5)
 except ZooError as err:
     print("ZooError:", textwrap.fill(str(err), 84, subsequent_indent="   "))
 
@@ -311,14 +321,7 @@ assert perplexity < V - FIRST_REAL_ID
 # France.
 
 # %%
-examples = [  # at most 32 characters: the fast model's position table
-    "To be, or not to b[MASK].",
-    "My l[MASK]rd, the king is come.",
-    "Good night, good n[MASK]ght!",
-    "What s[MASK]ys my lord?",
-    "I pray you, s[MASK][MASK], go.",
-]
-for text in examples:
+for text in MASKED_PROMPTS:
     print(repr(text))
     for number, candidates in enumerate(fill_mask(model, tokenizer, text), start=1):
         shown = ", ".join(f"{tok!r} {p:.2f}" for tok, p in candidates)
@@ -382,9 +385,7 @@ except ZooError as err:
 
 # %%
 for number, line in enumerate(entry.errata, start=1):
-    print(
-        textwrap.fill(line, 84, initial_indent=f"{number}. ", subsequent_indent="   ")
-    )
+    print(f"{number}.", line)
 
 # %% [markdown]
 # ### Erratum: the argmax over the whole sequence
@@ -394,7 +395,7 @@ for number, line in enumerate(entry.errata, start=1):
 # **every** position, (1, T, V).
 
 # %%
-text = "The torches burn b[MASK]ight."
+text = LISTING_PROMPT
 input_ids, (mask_index,) = encode_masked(tokenizer, text)  # (T,), the hole
 predictions = model(input_ids[None]).numpy()  # (1, T, V)
 input_tokens = [tokenizer.vocabulary[i] for i in input_ids]  # the sentence

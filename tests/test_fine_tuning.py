@@ -317,3 +317,36 @@ def test_command_line_trains_evaluates_and_labels_a_tsv_file(tmp_path):
     assert result.stdout.strip().splitlines()[-1].startswith("vowels ")
     result = run_zoo("generate", model, "--prompt", "x", "--temperature", "0.5")
     assert result.returncode == 2 and "--temperature" in result.stderr
+
+
+@pytest.mark.slow
+def test_command_line_fine_tunes_a_pretrained_masked_lm(tmp_path):
+    """`zoo train classifier --pretrained` takes the masked LM's positions when
+    no --seq-len is given, and its tokenizer."""
+    import zoo
+
+    rows = _vowel_task(120).splits
+    data = tmp_path / "mine.tsv"
+    data.write_text(
+        "".join(f"{t}\t{label}\n" for split in rows.values() for t, label in split),
+        encoding="utf-8",
+    )
+    text = tmp_path / "letters.txt"
+    text.write_text("".join(t + "\n" for t, _ in rows["train"]) * 3, encoding="utf-8")
+    size = ["--embedding-dim", "16", "--num-heads", "2", "--num-layers", "1"]
+    result = run_zoo(
+        "train", "bert", "--data", str(text), "--epochs", "1", "--steps-per-epoch",
+        "3", "--seq-len", "16", "--ff-dim", "32", "--out", str(tmp_path / "mlm"),
+        *size,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    mlm = tmp_path / "mlm" / "model.keras"
+    result = run_zoo(
+        "train", "classifier", "--data", str(data), "--pretrained", str(mlm),
+        "--epochs", "1", "--out", str(tmp_path / "tuned"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"from {mlm}" in result.stdout
+    bundle = zoo.load(tmp_path / "tuned" / "model.keras")
+    assert bundle.info["seq_len"] == 16
+    assert bundle.tokenizer.get_config() == zoo.load(mlm).tokenizer.get_config()

@@ -256,3 +256,16 @@ def test_logit_change_shows_causality_and_plots_it():
         logit_change(causal, ids, changed[:5])
     with pytest.raises(ZooError, match="empty"):
         plot_logit_change({}, 7)
+
+
+def test_plot_confusion_counts_and_shades_by_row():
+    from zoo.plotting import plot_confusion
+
+    ax = plot_confusion([[8, 2], [0, 5]], ["comedy", "tragedy"], title="genre")
+    assert [t.get_text() for t in ax.texts] == ["8", "2", "0", "5"]
+    shares = ax.images[0].get_array()
+    np.testing.assert_allclose(shares, [[0.8, 0.2], [0.0, 1.0]])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["comedy", "tragedy"]
+    assert ax.get_title() == "genre"
+    with pytest.raises(ZooError, match="2 labels is 2 x 2, got shape"):
+        plot_confusion([[1, 2, 3]], ["a", "b"])

@@ -113,6 +113,7 @@ _EXPORTS = {
     "errata": "zoo.errata",
     "plot_attention": "zoo.plotting",
     "plot_history": "zoo.plotting",
+    "plot_confusion": "zoo.plotting",
     "ZooError": "zoo.errors",
     "DocumentVectorizer": "zoo.representations",
     "cosine_similarity": "zoo.representations",

@@ -91,7 +91,9 @@ def _show_default(key, value, model) -> str:
         return f"{_flag(key)} {value}"
     decided_later = {
         "min_freq": "(1 char, 2 word)",
-        "seq_len": "(the context)",
+        "seq_len": "(128, or fewer if the encoder has fewer positions)"
+        if "pretrained" in registry.FAMILIES[model].options
+        else "(the context)",
         "context_length": "(preset)" if model == "gpt" else "(--seq-len)",
         "steps_per_epoch": "(one pass)",
         "beam_width": "(greedy)",
@@ -562,7 +564,9 @@ def _resolve_train_args(parser: argparse.ArgumentParser, args) -> None:
 
         if args.context_length is None:
             args.context_length = GPT_PRESETS[args.preset]["context_length"]
-    if "context_length" in table:
+    # A fine-tuned encoder is sized by its recipe (from --pretrained, or
+    # --seq-len), not here.
+    if "context_length" in table and "pretrained" not in table:
         if args.seq_len is None:
             args.seq_len = args.context_length
         if args.context_length is None:

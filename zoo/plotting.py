@@ -460,6 +460,50 @@ def plot_history(history: dict, path=None, *, ax=None, keys=("loss", "val_loss")
     return path
 
 
+def plot_confusion(matrix, labels, *, ax=None, title=None):
+    """A confusion matrix as a heat map: the true label down, the predicted
+    across, each cell its count, shaded by the share of its row.
+
+    Args:
+        matrix: (K, K) counts, as `zoo.evaluation.confusion_matrix` gives.
+        labels: the K label names (Chinese ones get a font that has them).
+        ax: draw into this Axes; a new figure otherwise.
+        title: the panel's title.
+
+    Returns:
+        The Axes.
+
+    Example:
+        >>> ax = plot_confusion([[5, 1], [2, 7]], ["comedy", "tragedy"])
+    """
+    from matplotlib.figure import Figure
+
+    matrix = np.asarray(matrix)
+    if matrix.ndim != 2 or matrix.shape != (len(labels), len(labels)):
+        raise ZooError(
+            f"a confusion matrix of {len(labels)} labels is "
+            f"{len(labels)} x {len(labels)}, got shape {matrix.shape}"
+        )
+    if ax is None:
+        ax = Figure(figsize=(4, 4), layout="constrained").subplots()
+    shares = matrix / np.maximum(1, matrix.sum(1, keepdims=True))
+    ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    family = None if "".join(labels).isascii() else cjk_font()
+    font = {"fontfamily": family} if family else {}
+    ticks = range(len(labels))
+    ax.set_xticks(ticks, labels, rotation=45, ha="right", **font)
+    ax.set_yticks(ticks, labels, **font)
+    for i in ticks:
+        for j in ticks:
+            colour = "white" if shares[i, j] > 0.5 else "black"
+            ax.text(j, i, f"{matrix[i, j]:,}", ha="center", va="center", color=colour)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
 def logit_change(model, ids, changed) -> np.ndarray:
     """How far each position's logits move when one sequence becomes another.
 

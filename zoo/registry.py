@@ -279,7 +279,7 @@ _FINE_TUNING = {
     "vocab_size": None,
     "epochs": 3,
     "steps_per_epoch": None,  # one pass over the training texts
-    "seq_len": 128,
+    "seq_len": None,  # 128, or the pretrained encoder's positions if fewer
     "batch_size": 32,
     "context_length": None,  # --seq-len, or the pretrained model's
     "embedding_dim": 128,

@@ -63,6 +63,9 @@ MIN_HEADINGS = 200
 
 _HEADING = re.compile(r"[A-Z][A-Za-z' .,&-]{0,40}\.")
 _ACT_OR_SCENE = re.compile(r"(ACT|SCENE|Scene|Act)\b")
+# Where the play begins: its first act, or the prologue before it (the title,
+# the list of persons and the setting come first and are not spoken).
+_FIRST_ACT = re.compile(r"(?:ACT|Act) (?:I|1|FIRST)\.?|(?:THE )?PROLOGUE\.?")
 _PERSONS = re.compile(r"(PERSONS REPRESENTED|DRAMATIS PERSONAE)", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z]+")
 # "DUKE OF VENICE", "ANTIPHOLUS OF SYRACUSE": the word after "of" is a place.
@@ -146,7 +149,7 @@ def _speeches(text: str) -> tuple[list[list[str]], list[str], list[str]]:
                 if _ACT_OR_SCENE.match(entry) or entry.startswith("SCENE"):
                     break
                 persons.append(entry.split(",")[0])
-        if line.strip() in ("ACT I.", "ACT 1.", "ACT I"):
+        if _FIRST_ACT.fullmatch(line.strip()):
             start = i
             break
     scenes, headings, in_direction = [[]], [], False

@@ -34,6 +34,9 @@ from zoo.errors import ZooError
 from zoo.recipes.common import Run, building, learning_rate_for, resume_note
 
 # The encoder's sizes: fixed by a pretrained model when there is one.
+# Texts are cut to this many tokens unless told otherwise (BERT's own
+# fine-tuning used 128 for most tasks).
+SEQ_LEN = 128
 ENCODER_SIZES = ("context_length", "embedding_dim", "num_heads", "num_layers", "ff_dim")
 
 
@@ -49,6 +52,7 @@ def _prepare(texts, *, pretrained, tokenizer, level, min_freq, vocab_size, log):
                 min_freq=1 if min_freq is None else min_freq,
                 max_tokens=vocab_size,
             )
+        log(f"{level}-level vocabulary of {tokenizer.vocab_size}")
         return tokenizer, None, {}
     from zoo.models.bert import encoder_sizes
     from zoo.saving import load
@@ -63,14 +67,23 @@ def _prepare(texts, *, pretrained, tokenizer, level, min_freq, vocab_size, log):
         ) from None
     log(
         f"pretrained: {pretrained} ({bundle.model.name}, "
-        f"{bundle.model.count_params():,} parameters)"
+        f"{bundle.model.count_params():,} parameters); "
+        f"its {type(bundle.tokenizer).__name__}'s vocabulary of "
+        f"{bundle.tokenizer.vocab_size}"
     )
     return bundle.tokenizer, bundle.model, sizes
 
 
 def _sizes(model_kwargs, pretrained_sizes, seq_len):
-    """The factory's keywords: the pretrained encoder's sizes, or the given."""
+    """(the factory's keywords, seq_len): the pretrained encoder's sizes or
+    the given ones; seq_len None is `SEQ_LEN`, or the encoder's positions
+    if it has fewer."""
     model_kwargs = {k: v for k, v in model_kwargs.items() if v is not None}
+    if seq_len is None:
+        positions = pretrained_sizes.get(
+            "context_length", model_kwargs.get("context_length", SEQ_LEN)
+        )
+        seq_len = min(SEQ_LEN, positions)
     if pretrained_sizes:
         clash = {
             k: (model_kwargs[k], pretrained_sizes[k])
@@ -92,7 +105,7 @@ def _sizes(model_kwargs, pretrained_sizes, seq_len):
             f"{model_kwargs['context_length']} positions; use seq_len "
             f"{model_kwargs['context_length']} or less"
         )
-    return model_kwargs
+    return model_kwargs, seq_len
 
 
 def _fit(
@@ -176,7 +189,7 @@ def train_classifier(
     vocab_size: int | None = None,
     epochs: int = 3,
     steps_per_epoch: int | None = None,
-    seq_len: int = 128,
+    seq_len: int | None = None,
     batch_size: int = 32,
     learning_rate: float = 5e-4,
     optimizer: str = "adamw",
@@ -208,7 +221,8 @@ def train_classifier(
             (`zoo.text.build_tokenizer`).
         epochs: passes over the training texts (or of `steps_per_epoch`).
         steps_per_epoch: batches per epoch (None: one pass).
-        seq_len: T, tokens read per text (longer texts are cut).
+        seq_len: T, tokens read per text (longer texts are cut); None:
+            `SEQ_LEN`, or the encoder's positions if it has fewer.
         batch_size: B.
         learning_rate: the peak step size.
         optimizer, weight_decay, beta_2, schedule, warmup_steps,
@@ -252,7 +266,7 @@ def train_classifier(
         vocab_size=vocab_size,
         log=log,
     )
-    kwargs = _sizes(model_kwargs, pretrained_sizes, seq_len)
+    kwargs, seq_len = _sizes(model_kwargs, pretrained_sizes, seq_len)
     x, y = encode_labelled(corpus, tokenizer, seq_len=seq_len)
     keras.utils.set_random_seed(seed)
     with building(None, "float32"):
@@ -374,7 +388,7 @@ def evaluate_classifier(bundle, rows, *, batch_size: int = 32) -> dict:
             f"label(s) {', '.join(map(repr, unknown))} are not among the "
             f"classifier's: {', '.join(labels)}"
         )
-    seq_len = int(bundle.info.get("seq_len", 128))
+    seq_len = int(bundle.info.get("seq_len", SEQ_LEN))
     ids = pad_sequences([bundle.tokenizer.encode(t) for t, _ in rows], seq_len=seq_len)
     label_ids = np.array([labels.index(label) for _, label in rows], np.int32)
     return {
@@ -390,7 +404,7 @@ def classify(
     from zoo.data.pipeline import pad_sequences
 
     labels = list(bundle.info["labels"])
-    seq_len = int(bundle.info.get("seq_len", 128))
+    seq_len = int(bundle.info.get("seq_len", SEQ_LEN))
     ids = pad_sequences([bundle.tokenizer.encode(t) for t in texts], seq_len=seq_len)
     logits = predict_logits(bundle.model, ids)
     probs = np.exp(logits - logits.max(-1, keepdims=True))
@@ -436,7 +450,7 @@ def train_tagger(
     vocab_size: int | None = None,
     epochs: int = 3,
     steps_per_epoch: int | None = None,
-    seq_len: int = 128,
+    seq_len: int | None = None,
     batch_size: int = 32,
     learning_rate: float = 5e-4,
     optimizer: str = "adamw",
@@ -492,7 +506,7 @@ def train_tagger(
         vocab_size=vocab_size,
         log=log,
     )
-    kwargs = _sizes(model_kwargs, pretrained_sizes, seq_len)
+    kwargs, seq_len = _sizes(model_kwargs, pretrained_sizes, seq_len)
     x, y = encode_tagged(corpus, tokenizer, seq_len=seq_len)
     keras.utils.set_random_seed(seed)
     with building(None, "float32"):
@@ -592,7 +606,7 @@ def evaluate_tagger(bundle, rows, *, batch_size: int = 32) -> dict:
     """Entity precision, recall and F1 of a loaded tagger on `rows`
     [(text, tags), ...] (every character tagged), and its tag accuracy."""
     tags = tuple(bundle.info["tags"])
-    seq_len = int(bundle.info.get("seq_len", 128))
+    seq_len = int(bundle.info.get("seq_len", SEQ_LEN))
     return score_tagger(
         bundle.model, bundle.tokenizer, rows, tags=tags, seq_len=seq_len
     )
@@ -603,7 +617,7 @@ def find_names(bundle, text: str) -> list[str]:
     from zoo.evaluation import bio_entities
 
     tags = tuple(bundle.info["tags"])
-    seq_len = int(bundle.info.get("seq_len", 128))
+    seq_len = int(bundle.info.get("seq_len", SEQ_LEN))
     (predicted,) = predict_tags(
         bundle.model, bundle.tokenizer, [text], tags=tags, seq_len=seq_len
     )
