@@ -46,7 +46,7 @@
 # The Summary and Exercises are also in Chinese, at the end (小结, 练习).
 #
 # The section-2 sentence is recorded in `zoo.errata`, with its correction
-# and the test that shows it; the first cell after Setup prints it.
+# and the test that shows it; the cell after the imports prints it.
 
 # %% [markdown]
 # ## Introduction

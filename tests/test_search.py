@@ -386,3 +386,32 @@ def test_benchmark_tiny_run(tmp_path):
     assert timing["documents"] == 1500 and timing["single_query_ms"] > 0
     table = retrieval.markdown(report)
     assert table.count("\n| ") == 5 and "ms per query" in table
+
+
+def test_what_the_readme_says_of_the_retrieval_results():
+    """The README's table is the benchmark's output for the committed results,
+    and its sentence on their order holds."""
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "benchmarks"))
+    import retrieval
+
+    report = json.loads((root / "benchmarks/results/retrieval.json").read_text())
+    assert report["meta"]["tiny"] is False
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert retrieval.markdown(report) in readme
+    at10 = [row["recall@10"] for row in report["rows"]]
+    tfidf, tfidf_searched, word2vec, bert, untrained = at10
+    assert min(tfidf, tfidf_searched) > word2vec > bert > untrained
+
+
+def test_the_index_docstring_quotes_the_benchmark_file():
+    """SearchIndex's case for exact search quotes the committed query time."""
+    report = json.loads((ROOT / "benchmarks/results/retrieval.json").read_text())
+    t = report["query_time"]
+    doc = " ".join(SearchIndex.__doc__.split())
+    assert f"{t['documents']:,} passages" in doc
+    assert f"vectors of {t['dim']} floats" in doc
+    assert f"{t['index_megabytes']} MB" in doc
+    assert f"one query takes {t['single_query_ms']:.1f} ms" in doc
+    assert f"a batch of {t['batch_queries']:,} queries {t['batch_ms']:.0f} ms" in doc
+    assert f"embedding the passages took {t['embed_seconds']:.0f} s" in doc

@@ -111,6 +111,8 @@ _EXPORTS = {
     "load": "zoo.saving",
     "listings": "zoo.listings",
     "errata": "zoo.errata",
+    "claims": "zoo.claims",
+    "search": "zoo.search",
     "plot_attention": "zoo.plotting",
     "plot_history": "zoo.plotting",
     "plot_confusion": "zoo.plotting",
@@ -138,7 +140,7 @@ _NO_TENSORFLOW = {
     "zoo.errata",
 }
 # Exports that are modules, not names inside them.
-_MODULES = {"listings", "errata", "registry", "recipes"}
+_MODULES = {"listings", "errata", "registry", "recipes", "claims", "search"}
 
 
 def __getattr__(name: str):

@@ -30,7 +30,7 @@ right answer is the query's own second half. `search_passages` is what
 
     >>> encoder = BertEncoder.from_file("runs/bert/model.keras")  # doctest: +SKIP
     >>> retrieval_scores(encoder, play_passages("test"))  # doctest: +SKIP
-    {'recall@1': ..., 'recall@10': ..., 'mrr': ..., 'queries': 2874, ...}
+    {'recall@1': ..., 'recall@10': ..., 'mrr': ..., 'queries': 2868, ...}
     >>> rows = search_passages("runs/bert/model.keras", "a horse")  # doctest: +SKIP
     >>> print(format_results(rows))  # doctest: +SKIP
 
@@ -312,11 +312,12 @@ class SearchIndex:
     `search` is one matrix product of the unit query vectors with the unit
     document vectors, then `np.argpartition` for the k largest per query
     (O(N) rather than a full sort), sorted. Exact search is enough here:
-    at the bundled plays' size (30,522 passages, vectors of 128 floats, 16 MB)
-    one query takes about a millisecond and a batch of 1,000 a few tens of
-    milliseconds on a 2-core CPU (``query_time`` in
+    at the bundled plays' size (30,469 passages, vectors of 128 floats,
+    14.9 MB) one query takes 0.2 ms and a batch of 1,000 queries 118 ms on a
+    2-core CPU, while embedding the passages took 23 s (``query_time`` in
     ``benchmarks/results/retrieval.json``, measured by
-    ``benchmarks/retrieval.py``). Approximate indexes (faiss, usearch, HNSW
+    ``benchmarks/retrieval.py``; `tests/test_search.py` checks these figures
+    against that file). Approximate indexes (faiss, usearch, HNSW
     graphs) trade exactness for speed and pay off at millions of vectors,
     not at tens of thousands.
 
@@ -449,7 +450,7 @@ def retrieval_scores(encoder, passages, ks: Sequence[int] = (1, 10)) -> dict:
     Example:
         >>> encoder = TfidfEncoder().fit(texts)  # doctest: +SKIP
         >>> retrieval_scores(encoder, play_passages("test"))  # doctest: +SKIP
-        {'recall@1': ..., 'recall@10': ..., 'mrr': ..., 'queries': 2874, ...}
+        {'recall@1': ..., 'recall@10': ..., 'mrr': ..., 'queries': 2868, ...}
     """
     texts = [getattr(p, "text", p) for p in passages]
     if len(texts) < 2:
