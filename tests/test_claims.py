@@ -3,9 +3,12 @@ memory, the remedies for overfitting, the optimisers.
 
 Fast tests check the data, the shapes, the gradient itself (against finite
 differences) and bad input. The tests marked slow train tiny models and
-assert what the measurements robustly show on two CPU cores, at seed 0
-(the thresholds leave room; other seeds were measured too, see the notebook
-14_what_the_texts_claim).
+assert what the measurements show on two CPU cores at seed 0, with room in
+the thresholds. Seeds 1 and 2 were measured too: at k = 100 the GRU recalled
+every row (accuracy 1.0) and the SimpleRNN and the LSTM stayed at 0.108 to
+0.127 (chance 0.125); at k = 25 the LSTM with forget bias 1 stayed at 0.121
+and 0.134, and with bias 5 reached 0.868 and 1.0, so the "> 0.9" of the
+forget-gate test holds at seed 0 (1.0) and not at every seed.
 """
 
 from __future__ import annotations
@@ -234,6 +237,18 @@ def test_plots_draw_into_an_axes():
 
 
 # --- slow: training -------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_docstring_examples():
+    """The Examples in zoo.claims run and print what they show (one of them
+    trains a GRU for 200 steps)."""
+    import doctest
+
+    result = doctest.testmod(claims, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 3
+    assert result.failed == 0
+
 
 LONG_K = 100  # the distance of the long-memory tests
 
