@@ -276,25 +276,35 @@ def test_decoding_stops_once_every_row_has_emitted_eos(lstm, tokenizer, monkeypa
 # --- the compiled loop draws what a per-token Python loop draws ------------------
 
 
-def _per_token_loop(
-    decoder, state, prompt_ids, max_new_tokens, seed, eos_id=None, key_offset=0
-):
+def _per_token_loop(decoder, state, prompt_ids, max_new_tokens, seed, eos_id=None):
     """The reference: `_sample_loop` as a Python loop over the one-token step,
-    with the same keys, ``[seed, key_offset + t]`` at position t."""
+    with the same keys, ``[seed, w * W + t]`` at position t of window w. A
+    model with a context of W tokens starts a new window, from the empty
+    state and the last W // 2 tokens, once its context is full."""
+    window = decoder.stepper.max_length
     batch, prompt_len = prompt_ids.shape
+    total = prompt_len + max_new_tokens
     out = [tf.constant(prompt_ids[:, t]) for t in range(prompt_len)]
     finished = np.zeros(batch, dtype=bool)
-    for t in range(prompt_len + max_new_tokens - 1):
-        key = tf.constant([seed, key_offset + t], tf.int32)
-        nxt, state, _ = decoder.step(out[t], state, tf.constant(t, tf.int32), key)
-        if t + 1 >= prompt_len:
-            out.append(nxt)
-            if eos_id is not None:
-                finished |= nxt.numpy() == eos_id
-                if finished.all():
-                    break
+    begin, context, w = 0, prompt_len, 0
+    while len(out) < total and not finished.all():
+        end = total if window is None else min(begin + window, total)
+        now = state
+        for t in range(end - 1 - begin):
+            key = tf.constant([seed, w * (window or 0) + t], tf.int32)  # (2,)
+            position = tf.constant(t, tf.int32)
+            nxt, now, _ = decoder.step(out[begin + t], now, position, key)
+            if t + 1 >= context:
+                out.append(nxt)
+                if eos_id is not None:
+                    finished |= nxt.numpy() == eos_id
+                    if finished.all():
+                        break
+        if window is None:  # a recurrent model: one window
+            break
+        begin, context, w = end - window // 2, window // 2, w + 1
     ids = tf.stack(out, axis=1).numpy()
-    missing = prompt_len + max_new_tokens - ids.shape[1]
+    missing = total - ids.shape[1]
     return np.pad(ids, ((0, 0), (0, missing)), constant_values=PAD_ID)
 
 
@@ -353,13 +363,37 @@ def _greedy_windows_by_hand(model, prompt, steps, context):
     return seq
 
 
-@pytest.mark.parametrize("texts", [["to be"], ["to be", "or no", "the q"]], ids=len)
-def test_greedy_gpt_equals_full_window_decoding(gpt, tokenizer, texts):
+@pytest.fixture(scope="module")
+def sharp_gpt(tokenizer):
+    """The tiny GPT with its weights tripled. At its initial scale a random
+    GPT greedily repeats one or two tokens whatever came before, so a window
+    begun a column too early would go unseen; sharper, each greedy token
+    depends on its context and on the positions it is read at."""
+    keras.utils.set_random_seed(11)
+    model = build_gpt_preset(tokenizer.vocab_size, preset="tiny", compile=False)
+    model.set_weights([3.0 * w for w in model.get_weights()])
+    return model
+
+
+@pytest.mark.parametrize(
+    "texts, n",
+    [
+        (["to be"], 40),  # batch 1, the window slides four times
+        (["to be", "or no", "the q"], 40),
+        (["to be"], 16),  # as many new tokens as the context: one slide
+        (["to be or not to"], 40),  # a prompt longer than half a context
+    ],
+    ids=str,
+)
+def test_greedy_gpt_equals_full_window_decoding(sharp_gpt, tokenizer, texts, n):
+    """Cached decoding (one compiled loop: prefill, one step per token, the
+    windows sliding inside it) gives exactly the ids of naive decoding, which
+    runs the model on the whole window for every new token."""
     prompt = np.stack([tokenizer.encode(text) for text in texts])
     context = GPT_PRESETS["tiny"]["context_length"]  # 16
-    n = 40  # past the context: the window slides four times
-    got = generate_ids(gpt, prompt, max_new_tokens=n, temperature=0)
-    want = _greedy_windows_by_hand(gpt, prompt, n, context)
+    got = generate_ids(sharp_gpt, prompt, max_new_tokens=n, temperature=0)
+    want = _greedy_windows_by_hand(sharp_gpt, prompt, n, context)
+    assert len(np.unique(want[:, -n:])) > 1  # not one token over and over
     np.testing.assert_array_equal(got, want)
 
 
@@ -390,10 +424,21 @@ def test_gpt_prompt_is_prefilled_once_per_bucket(tokenizer, monkeypatch):
     assert widths == [8, 16]
     # Sliding past the context: each window re-reads its last 8 tokens in the
     # 8-column block already compiled.
+    (key,) = model._zoo_decoders
+    calls = []
+
+    def counted(*args):
+        calls.append(args)
+        return decoder.loop(*args)
+
+    monkeypatch.setitem(
+        model._zoo_decoders, key, dataclasses.replace(decoder, loop=counted)
+    )
     out = generate_ids(
         model, tokenizer.encode("to")[None], max_new_tokens=40, top_k=5, seed=0
     )
     assert out.shape == (1, 2 + 40)
+    assert len(calls) == 1  # the windows slide inside the one compiled loop
     assert decoder.loop.experimental_get_tracing_count() == 2
     assert widths == [8, 16]
 

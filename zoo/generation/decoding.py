@@ -251,27 +251,23 @@ def _sliding_window(decoder, prompt_ids, max_new_tokens, seed, eos_id):
 
     Each window starts from the last ``max_length // 2`` tokens so far (the
     prompt's end at first), read afresh, and adds tokens until the context is
-    full: every new token sees at least half a context of text. Returns
-    (B, P' + max_new_tokens), P' = min(P, max_length // 2).
+    full: every new token sees at least half a context of text. The windows
+    follow one another inside the one compiled loop (`_sample_loop`), so
+    sliding costs no extra call from Python. Returns (B, P' + max_new_tokens),
+    P' = min(P, max_length // 2).
     """
-    stepper = decoder.stepper
-    keep = max(1, stepper.max_length // 2)
-    out = prompt_ids[:, -keep:]
-    start = out.shape[1]
-    offset = 0  # keys differ from window to window
-    # Every window starts from the same empty state: the loop returns a new
-    # state and leaves the one it was given as it was.
-    state = stepper.initial_state(out.shape[0])
-    while out.shape[1] - start < max_new_tokens:
-        context = out[:, -keep:]
-        todo = max_new_tokens - (out.shape[1] - start)
-        n = min(todo, stepper.max_length - context.shape[1])
-        chunk = _sample_loop(
-            decoder, state, context, n, seed, eos_id, key_offset=offset
-        )
-        out = np.concatenate([out, chunk[:, context.shape[1] :]], axis=1)
-        offset += stepper.max_length
-    return _pad_after_eos(out, start, eos_id)
+    if decoder.stepper.max_length < 2:
+        raise ZooError("a context of one token cannot slide: it has no room to grow")
+    keep = decoder.stepper.max_length // 2
+    out = _sample_loop(
+        decoder,
+        decoder.stepper.initial_state(prompt_ids.shape[0]),
+        prompt_ids[:, -keep:],
+        max_new_tokens,
+        seed,
+        eos_id,
+    )
+    return _pad_after_eos(out, min(prompt_ids.shape[1], keep), eos_id)
 
 
 def _pad_after_eos(out, start: int, eos_id):
@@ -344,47 +340,85 @@ def _decoder_for(model, sampling: Sampling) -> _Decoder:
             logits, state = stepper.step(tokens, state, position)  # (B, V)
             return sample_logits(logits, sampling, key), state, logits
 
-        def loop(ids, state, prompt_len, total_len, seed, key_offset, eos_id, prefill):
+        window = stepper.max_length  # W columns at most per window; None: one
+        keep = None if window is None else max(1, window // 2)
+        stride = window or 0  # keys per window
+        put = keras.ops.slice_update
+
+        def loop(ids, state, prompt_len, total_len, seed, eos_id, prefill):
             """Sample columns `prompt_len`..`total_len` - 1 of (B, L) `ids`.
 
-            Position t reads ``ids[:, t]`` and draws column t + 1 with the key
-            ``[seed, key_offset + t]``. While t + 1 < `prompt_len` the draw is
-            discarded (the prompt is read, teacher forcing); after that it is
-            written into `ids` and read at the next position. Stops early once
-            every row has drawn `eos_id` (-1: never). Returns the ids and the
-            number of positions read.
+            The run is cut into windows of at most W = ``stepper.max_length``
+            columns (one window if it fits, or if W is None). Window w starts
+            at column `begin` from `state`, the empty state, and reads its
+            first `context` columns as its prompt: the prompt itself in
+            window 0, the last W // 2 columns so far in the others. Its
+            position t reads column begin + t and draws column begin + t + 1
+            with the key ``[seed, w * W + t]``. While t + 1 < `context` the
+            draw is discarded (the prompt is read, teacher forcing); after
+            that it is written into `ids` and read at the next position. A
+            window ends when it holds W columns; the run ends at `total_len`,
+            or early once every row has drawn `eos_id` (-1: never). Returns
+            the ids and the last column drawn.
 
             With `prefill` (a Python int, so a static width: 0 = none) the
-            stepper reads the prompt, padded to `prefill` columns, in one
-            pass and draws column `prompt_len` with the key it would have
-            drawn it with one token at a time; the loop starts after it.
+            stepper reads each window's context, padded to `prefill` columns,
+            in one pass and draws column begin + context with the key it
+            would have drawn it with one token at a time; the window's loop
+            starts after it.
             """
+
+            def run_window(w, begin, context, ids, finished):
+                end = total_len  # the window's end: W columns, or the run's
+                if window is not None:
+                    end = tf.minimum(begin + window, total_len)
+                window_state, start = state, tf.constant(0)
+                if prefill:
+                    tokens = tf.slice(ids, [0, begin], [-1, prefill])  # (B, prefill)
+                    logits, window_state = stepper.prefill(tokens, state, context)
+                    key = tf.stack([seed, w * stride + context - 1])  # (2,)
+                    drawn = sample_logits(logits, sampling, key)  # (B,)
+                    ids = put(ids, [0, begin + context], drawn[:, None])
+                    finished = finished | (drawn == eos_id)
+                    start = context
+
+                def more(t, ids, finished, now):
+                    return (begin + t < end - 1) & ~tf.reduce_all(finished)
+
+                def advance(t, ids, finished, now):
+                    key = tf.stack([seed, w * stride + t])  # (2,)
+                    drawn, after, _ = step(ids[:, begin + t], now, t, key)  # (B,)
+                    # The loop needs the state nested exactly as it came in.
+                    after = tf.nest.pack_sequence_as(now, tf.nest.flatten(after))
+                    sampled = t + 1 >= context  # past the window's prompt
+                    column = tf.where(sampled, drawn, ids[:, begin + t + 1])  # (B,)
+                    ids = put(ids, [0, begin + t + 1], column[:, None])
+                    finished = finished | (sampled & (drawn == eos_id))
+                    return t + 1, ids, finished, after
+
+                t, ids, finished, _ = tf.while_loop(
+                    more, advance, (start, ids, finished, window_state)
+                )
+                return begin + t, ids, finished
+
             finished = tf.zeros(tf.shape(ids)[:1], tf.bool)  # (B,)
-            start = tf.constant(0)
-            if prefill:
-                logits, state = stepper.prefill(ids[:, :prefill], state, prompt_len)
-                key = tf.stack([seed, key_offset + prompt_len - 1])  # (2,)
-                drawn = sample_logits(logits, sampling, key)  # (B,)
-                ids = keras.ops.slice_update(ids, [0, prompt_len], drawn[:, None])
-                finished = drawn == eos_id
-                start = prompt_len
+            if window is None:  # one window: a recurrent model has no limit
+                last, ids, _ = run_window(0, 0, prompt_len, ids, finished)
+                return ids, last
 
-            def more(t, ids, finished, state):
-                return (t < total_len - 1) & ~tf.reduce_all(finished)
+            def more_windows(w, last, ids, finished):
+                return (last < total_len - 1) & ~tf.reduce_all(finished)
 
-            def advance(t, ids, finished, state):
-                key = tf.stack([seed, key_offset + t])  # (2,)
-                drawn, new_state, _ = step(ids[:, t], state, t, key)  # (B,)
-                # The loop needs the state nested exactly as it came in.
-                new_state = tf.nest.pack_sequence_as(state, tf.nest.flatten(new_state))
-                sampled = t + 1 >= prompt_len  # past the prompt
-                column = tf.where(sampled, drawn, ids[:, t + 1])  # (B,)
-                ids = keras.ops.slice_update(ids, [0, t + 1], column[:, None])
-                finished = finished | (sampled & (drawn == eos_id))
-                return t + 1, ids, finished, new_state
+            def next_window(w, last, ids, finished):
+                first = w == 0
+                begin = tf.where(first, 0, last + 1 - keep)
+                context = tf.where(first, prompt_len, keep)
+                last, ids, finished = run_window(w, begin, context, ids, finished)
+                return w + 1, last, ids, finished
 
-            t, ids, _, _ = tf.while_loop(more, advance, (start, ids, finished, state))
-            return ids, t
+            first = (tf.constant(0), prompt_len - 1, ids, finished)  # w, last, ...
+            _, last, ids, _ = tf.while_loop(more_windows, next_window, first)
+            return ids, last
 
         cache[sampling] = _Decoder(
             stepper,
@@ -400,9 +434,7 @@ def _bucket(length: int, smallest: int = 64) -> int:
     return max(smallest, 1 << (length - 1).bit_length())
 
 
-def _sample_loop(
-    decoder, state, prompt_ids, max_new_tokens, seed, eos_id=None, key_offset=0
-):
+def _sample_loop(decoder, state, prompt_ids, max_new_tokens, seed, eos_id=None):
     """(B, P) prompt -> (B, P + max_new_tokens). With `eos_id`, stops as soon
     as every row has emitted it; the columns not generated are `PAD_ID`.
 
@@ -410,7 +442,10 @@ def _sample_loop(
     the buffer is padded to `_bucket` columns, so a new prompt length or
     `max_new_tokens` does not recompile it. A stepper with a ``prefill``
     reads the prompt padded to a bucket too (8, 16, 32... columns, at most
-    the context), so each bucket compiles once.
+    the context), so each bucket compiles once. A run longer than the
+    context slides its window in the loop (`_sliding_window`): its prompt
+    is at most half a context, and every window reads half a context, so
+    all windows share one prefill width.
     """
     batch, prompt_len = prompt_ids.shape
     total = prompt_len + max_new_tokens
@@ -420,16 +455,18 @@ def _sample_loop(
     ids[:, :prompt_len] = prompt_ids
     prefill = 0  # read the prompt one step at a time
     if isinstance(decoder.stepper, PrefillStepper):
+        window = decoder.stepper.max_length
         prefill = _bucket(prompt_len, smallest=8)
-        if decoder.stepper.max_length is not None:
-            prefill = min(prefill, decoder.stepper.max_length)
+        if window is not None and total > window:  # slides: P <= W // 2
+            prefill = window // 2
+        elif window is not None:
+            prefill = min(prefill, window)
     ids, _ = decoder.loop(
         tf.constant(ids),
         state,
         tf.constant(prompt_len, tf.int32),
         tf.constant(total, tf.int32),
         tf.constant(seed, tf.int32),
-        tf.constant(key_offset, tf.int32),
         tf.constant(-1 if eos_id is None else eos_id, tf.int32),
         prefill,
     )

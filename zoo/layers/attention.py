@@ -481,21 +481,33 @@ class MultiHeadAttention(keras.layers.Layer):
     def _self_projections(self, x):
         """Q, K and V of x (B, T, C) in one matmul, as nanoGPT's ``c_attn``.
 
-        The three kernels side by side, (C, 3H, D), make one matrix product
+        The three kernels side by side, (C, 3HD), make one matrix product
         instead of three: decoding a token at a time, one wide product costs
         less than three narrow ones. The weights stay in their own layers
         (the concatenation is loop-invariant, so a compiled decoding loop
         does it once), and the results equal the three layers' up to float
         rounding.
+
+        The kernels are flattened to (C, HD) *before* they are joined, so
+        the product's matrix is a plain 2-D loop invariant. With a (C, 3H, D)
+        kernel reshaped inside the loop, XLA on CPU turns a batch-1 step's
+        vector-matrix product into a loop fusion that recomputes the
+        LayerNorm feeding it for each of the 3HD outputs (6x slower).
         """
         layers = (self.query_dense, self.key_dense, self.value_dense)
         if self.key_dense.kernel.shape != self.value_dense.kernel.shape:
             return tuple(layer(x) for layer in layers)  # D_v != D: one at a time
-        kernel = ops.concatenate([layer.kernel for layer in layers], axis=1)
-        qkv = ops.einsum("btc,chd->bthd", x, ops.cast(kernel, x.dtype))  # (B, T, 3H, D)
+        width, heads, head_dim = self.query_dense.kernel.shape  # C, H, D
+        kernel = ops.concatenate(
+            [ops.reshape(layer.kernel, (width, heads * head_dim)) for layer in layers],
+            axis=1,
+        )  # (C, 3HD)
+        qkv = ops.matmul(x, ops.cast(kernel, x.dtype))  # (B, T, 3HD)
         if self.use_bias:
-            bias = ops.concatenate([layer.bias for layer in layers], axis=0)  # (3H, D)
-            qkv = qkv + ops.cast(bias, qkv.dtype)
+            bias = ops.concatenate([ops.reshape(layer.bias, (-1,)) for layer in layers])
+            qkv = qkv + ops.cast(bias, qkv.dtype)  # (3HD,) bias
+        batch, length = ops.shape(qkv)[0], ops.shape(qkv)[1]
+        qkv = ops.reshape(qkv, (batch, length, 3 * heads, head_dim))  # (B, T, 3H, D)
         return ops.split(qkv, 3, axis=2)  # 3 x (B, T, H, D)
 
     def initial_cache(self, batch_size: int, max_length: int):
