@@ -49,7 +49,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-SECTIONS = ("matmul", "training", "quality", "generation", "ngram")
+SECTIONS = (
+    "matmul",
+    "training",
+    "xla_flags",
+    "bf16",
+    "quality",
+    "generation",
+    "ngram",
+)
 FAMILIES = ("simple_rnn", "lstm", "gru", "gpt")
 TRAIN_IMPLS = ("zoo", "zoo_no_xla", "keras", "torch")
 
@@ -72,6 +80,7 @@ SIZES = {
         "new_tokens": 500,
         "gen_batches": (1, 16),
         "matmul_n": 2048,
+        "xla_rounds": 3,
     },
     "tiny": {
         "vocab": 13,
@@ -88,6 +97,7 @@ SIZES = {
         "new_tokens": 12,
         "gen_batches": (1, 2),
         "matmul_n": 64,
+        "xla_rounds": 1,
     },
 }
 # Time to quality: the held-out loss (nats per character) each model must
@@ -138,18 +148,28 @@ def _torch_config(family, size):
 
 def build_zoo(family, vocab, size, impl="zoo"):
     """The zoo model of `family`, compiled as `impl` says: "zoo" (the default
-    path), "zoo_no_xla" (the same, jit_compile=False) or "keras" (the stock
-    Keras layers, compiled with Keras's defaults)."""
+    path), "zoo_no_xla" (the same, jit_compile=False), "keras" (the stock
+    Keras layers, compiled with Keras's defaults), or "zoo_bf16" and
+    "zoo_bf16_no_xla" (built under ``zoo.distribute.precision
+    ("mixed_bfloat16")``; XLA on or off)."""
     import keras
 
     import zoo
     from zoo.training import compile_model
 
+    if impl.startswith("zoo_bf16"):
+        from zoo.distribute import precision
+
+        with precision("mixed_bfloat16"):
+            model = build_zoo(family, vocab, size, "uncompiled")
+        return compile_model(model, jit_compile=impl == "zoo_bf16")
     if family == "gpt":
         model = zoo.build_gpt(vocab, **_gpt_config(size), compile=False)
     else:
         build = getattr(zoo, f"build_{family}")
         model = build(vocab, **_rnn_config(size), fused=impl != "keras", compile=False)
+    if impl == "uncompiled":
+        return model
     if impl == "keras":
         model.compile(
             optimizer="adam",
@@ -192,7 +212,7 @@ class _ExecutionTimer:
 def work_train(spec):
     family, impl, size = spec["family"], spec["impl"], spec["size"]
     x, y = _random_batch(size)
-    if impl == "torch":
+    if impl in ("torch", "torch_bf16"):
         import torch_reference
 
         out = torch_reference.train_throughput(
@@ -203,6 +223,7 @@ def work_train(spec):
             warmup=size["warmup"],
             repeats=size["repeats"],
             threads=spec.get("threads"),
+            autocast="bf16" if impl == "torch_bf16" else None,
             **_torch_config(family, size),
         )
         out["compile_s"] = 0.0
@@ -485,8 +506,9 @@ def worker_main(spec_json: str) -> None:
 # --- the parent: run the workers, print tables, write JSON --------------------
 
 
-def measure(spec: dict, timeout: float) -> dict:
-    """Run one worker in a fresh process; its result, or {"error": ...}."""
+def measure(spec: dict, timeout: float, env: dict | None = None) -> dict:
+    """Run one worker in a fresh process, with `env` added to its
+    environment; its result, or {"error": ...}."""
     try:
         proc = subprocess.run(
             [sys.executable, __file__, "--worker", json.dumps(spec)],
@@ -494,6 +516,7 @@ def measure(spec: dict, timeout: float) -> dict:
             text=True,
             timeout=timeout,
             cwd=ROOT,
+            env={**os.environ, **(env or {})},
         )
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
@@ -658,6 +681,118 @@ def run_training(size, report, timeout, families):
         ],
         rows,
     )
+
+
+# XLA's CPU options swept on zoo's real training step ("none": XLA_FLAGS
+# empty, XLA's own defaults, which is what zoo runs with).
+XLA_OPTIONS = {
+    "none": "",
+    "fast_math": "--xla_cpu_enable_fast_math=true",
+    "xnnpack": "--xla_cpu_use_xnnpack=true",
+    "xnn_greedy_fusion": (
+        "--xla_cpu_experimental_xnn_graph_fusion_mode=XNN_GRAPH_FUSION_MODE_GREEDY"
+    ),
+    "onednn": "--xla_cpu_use_onednn=true",
+    "onednn_custom_call": "--xla_cpu_experimental_onednn_custom_call=true",
+    "old_runtime": "--xla_cpu_use_thunk_runtime=false",
+    "fast_math+xnnpack": "--xla_cpu_enable_fast_math=true --xla_cpu_use_xnnpack=true",
+}
+
+
+def run_xla_flags(size, report, timeout, families):
+    """Each option's tokens/s on the zoo training step, ``size["xla_rounds"]``
+    rounds with the options alternating inside each (so a slow minute of a
+    shared machine falls on all of them); the median per option, and its
+    ratio to "none"."""
+    print("== XLA CPU options: zoo training tokens/s ==", flush=True)
+    families = [f for f in families if f in ("lstm", "gpt")] or list(families)
+    out = {}
+    for family in families:
+        spec = {"task": "train", "family": family, "impl": "zoo", "size": size}
+        runs = {name: [] for name in XLA_OPTIONS}
+        names = list(XLA_OPTIONS)
+        for r in range(size["xla_rounds"]):
+            # Each round starts further down the list, so that no option is
+            # always measured first, or always just after the same other one.
+            shift = r * len(names) // size["xla_rounds"]
+            for name in names[shift:] + names[:shift]:
+                env = {"XLA_FLAGS": XLA_OPTIONS[name]}
+                runs[name].append(_get(measure(spec, timeout, env), "tokens_per_s"))
+        medians = {
+            name: statistics.median([v for v in vals if v is not None])
+            if any(v is not None for v in vals)
+            else None
+            for name, vals in runs.items()
+        }
+        out[family] = {
+            "flags": dict(XLA_OPTIONS),
+            "tokens_per_s": medians,
+            "vs_none": {n: _ratio(v, medians["none"]) for n, v in medians.items()},
+            "runs": runs,
+        }
+    report["xla_flags"] = out
+    rows = [
+        [name]
+        + [_fmt(out[f]["tokens_per_s"][name]) for f in families]
+        + [_fmt(out[f]["vs_none"][name], "{:.2f}x") for f in families]
+        for name in XLA_OPTIONS
+    ]
+    _table(
+        ["option"]
+        + [f"{f} tokens/s" for f in families]
+        + [f"{f} vs none" for f in families],
+        rows,
+    )
+
+
+BF16_IMPLS = ("zoo", "zoo_bf16", "zoo_bf16_no_xla", "torch", "torch_bf16")
+
+
+def run_bf16(size, report, timeout, families):
+    """Mixed bfloat16 training against float32, zoo (XLA on and off) and
+    PyTorch's CPU autocast, side by side; and which path zoo picks itself
+    on this CPU (`zoo.training.bfloat16_jit_default`)."""
+    from zoo.training import bfloat16_jit_default, cpu_bfloat16_units
+
+    print("== mixed bfloat16 training tokens/s ==", flush=True)
+    impls = [i for i in BF16_IMPLS if not i.startswith("torch") or torch_available()]
+    out = {
+        "cpu_bf16_units": cpu_bfloat16_units(),
+        "zoo_picks_xla": bfloat16_jit_default(),
+    }
+    rows = []
+    for family in [f for f in families if f in ("lstm", "gpt")] or list(families):
+        results = {}
+        for impl in impls:
+            spec = {"task": "train", "family": family, "impl": impl, "size": size}
+            if impl.startswith("torch"):
+                results[impl] = measure_torch(spec, timeout, "tokens_per_s")
+            else:
+                results[impl] = measure(spec, timeout)
+        tps = {impl: _get(r, "tokens_per_s") for impl, r in results.items()}
+        zoo_pick = tps["zoo_bf16" if out["zoo_picks_xla"] else "zoo_bf16_no_xla"]
+        out[family] = {
+            "tokens_per_s": tps,
+            "zoo_bf16_vs_float32": _ratio(zoo_pick, tps["zoo"]),
+            "xla_vs_no_xla_bf16": _ratio(tps["zoo_bf16"], tps["zoo_bf16_no_xla"]),
+            "zoo_bf16_vs_torch_bf16": _ratio(zoo_pick, tps.get("torch_bf16")),
+            "torch_bf16_vs_float32": _ratio(tps.get("torch_bf16"), tps.get("torch")),
+            "runs": results,
+        }
+        rows.append(
+            [family]
+            + [_fmt(tps.get(i)) for i in impls]
+            + [
+                _fmt(out[family]["zoo_bf16_vs_float32"], "{:.2f}x"),
+                _fmt(out[family]["zoo_bf16_vs_torch_bf16"], "{:.2f}x"),
+            ]
+        )
+    report["bf16"] = out
+    print(
+        f"CPU bfloat16 units: {out['cpu_bf16_units'] or 'none'}; "
+        f"zoo's bfloat16 default: XLA {'on' if out['zoo_picks_xla'] else 'off'}"
+    )
+    _table(["model", *impls, "zoo bf16/f32", "zoo bf16/torch bf16"], rows)
 
 
 def run_quality(size, quality, report, timeout, families):
@@ -834,6 +969,49 @@ def markdown(report: dict) -> str:
                 f"{_fmt(r['cached_vs_naive'], '{:.1f}x')} | "
                 f"{_fmt(r['zoo_vs_torch'], '{:.2f}x')} |"
             )
+    if "xla_flags" in report:
+        families = list(report["xla_flags"])
+        lines += [
+            "",
+            "| XLA option (`XLA_FLAGS`) | "
+            + " | ".join(f"{f} tokens/s | {f} / none" for f in families)
+            + " |",
+            "|---|" + "---:|---:|" * len(families),
+        ]
+        for name in XLA_OPTIONS:
+            flags = report["xla_flags"][families[0]]["flags"].get(name)
+            label = f"`{flags}`" if flags else "none (XLA's defaults)"
+            cells = []
+            for f in families:
+                r = report["xla_flags"][f]
+                cells += [
+                    _fmt(r["tokens_per_s"].get(name)),
+                    _fmt(r["vs_none"].get(name), "{:.2f}x"),
+                ]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if "bf16" in report:
+        r = report["bf16"]
+        lines += [
+            "",
+            "Mixed bfloat16 (the CPU's bfloat16 instructions: "
+            f"{r['cpu_bf16_units'] or 'none'}; zoo's default for bfloat16 here: "
+            f"XLA {'on' if r['zoo_picks_xla'] else 'off'}).",
+            "",
+            "| model | zoo float32 | zoo bf16 | zoo bf16 without XLA | PyTorch float32 "
+            "| PyTorch autocast bf16 | zoo bf16 / float32 | zoo bf16 / PyTorch bf16 |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for family in ("lstm", "gpt"):
+            if family not in r:
+                continue
+            tps = r[family]["tokens_per_s"]
+            lines.append(
+                f"| {family} | {_fmt(tps.get('zoo'))} | {_fmt(tps.get('zoo_bf16'))} | "
+                f"{_fmt(tps.get('zoo_bf16_no_xla'))} | {_fmt(tps.get('torch'))} | "
+                f"{_fmt(tps.get('torch_bf16'))} | "
+                f"{_fmt(r[family]['zoo_bf16_vs_float32'], '{:.2f}x')} | "
+                f"{_fmt(r[family]['zoo_bf16_vs_torch_bf16'], '{:.2f}x')} |"
+            )
     if "ngram" in report and "error" not in report["ngram"]:
         r = report["ngram"]
         lines += [
@@ -928,6 +1106,10 @@ def main(argv=None) -> dict:
         run_matmul(size, report, timeout)
     if "training" in sections:
         run_training(size, report, timeout, families)
+    if "xla_flags" in sections:
+        run_xla_flags(size, report, timeout, families)
+    if "bf16" in sections:
+        run_bf16(size, report, timeout, families)
     if "quality" in sections:
         run_quality(size, quality, report, timeout, families)
     if "generation" in sections:

@@ -507,14 +507,23 @@ def _loss(model, x, y, reduction="mean"):
     )
 
 
-def _trainer(model):
-    """zoo's optimiser: Adam (Keras's epsilon), clipped to a global norm of 1."""
+def _trainer(model, autocast: str | None = None):
+    """zoo's optimiser: Adam (Keras's epsilon), clipped to a global norm of 1.
+    With ``autocast="bf16"`` the forward pass runs under CPU autocast in
+    bfloat16 (the weights, the gradients and the update stay float32; the
+    cross-entropy is one of the ops autocast keeps in float32)."""
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=LEARNING_RATE, eps=ADAM_EPSILON)
+    if autocast not in (None, "bf16"):
+        raise ValueError(f"autocast must be None or 'bf16', not {autocast!r}")
 
     def step(x, y):
         optimizer.zero_grad(set_to_none=True)
-        loss = _loss(model, x, y)
+        if autocast:
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                loss = _loss(model, x, y)
+        else:
+            loss = _loss(model, x, y)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, GLOBAL_CLIPNORM)
         optimizer.step()
@@ -533,6 +542,7 @@ def train_throughput(
     repeats: int = 20,
     seed: int = 0,
     threads: int | None = None,
+    autocast: str | None = None,
     **cfg,
 ) -> dict:
     """Time training steps (forward, backward, clip, Adam) on one batch.
@@ -549,6 +559,7 @@ def train_throughput(
         repeats: timed steps after them.
         seed: seeds the initial weights.
         threads: PyTorch's intra-op threads (default: every core).
+        autocast: "bf16": the forward pass under bfloat16 CPU autocast.
         **cfg: `build`'s size arguments.
 
     Returns:
@@ -557,7 +568,7 @@ def train_throughput(
     """
     _use_cores(threads)
     model = build(family, vocab_size, seed=seed, **cfg).train()
-    step = _trainer(model)
+    step = _trainer(model, autocast)
     x, y = _tensor(x), _tensor(y)
     times = []
     for _ in range(warmup + repeats):

@@ -59,6 +59,22 @@ def test_tiny_run_writes_every_section(tmp_path):
     assert lstm["runs"]["zoo_no_xla"]["jit_compile"] is False
     assert _positive(lstm["peak_rss_mb"]["zoo"])
 
+    sweep = report["xla_flags"]["lstm"]
+    assert set(sweep["tokens_per_s"]) == set(speed.XLA_OPTIONS)
+    for name, value in sweep["tokens_per_s"].items():
+        assert _positive(value), (name, sweep["runs"][name])
+        assert sweep["vs_none"][name] == pytest.approx(
+            value / sweep["tokens_per_s"]["none"]
+        )
+
+    bf16 = report["bf16"]
+    assert bf16["cpu_bf16_units"] in ("amx_bf16", "avx512_bf16", None)
+    assert bf16["zoo_picks_xla"] is (bf16["cpu_bf16_units"] is None)
+    for impl in ("zoo", "zoo_bf16", "zoo_bf16_no_xla"):
+        assert _positive(bf16["lstm"]["tokens_per_s"][impl]), impl
+    assert bf16["lstm"]["runs"]["zoo_bf16"]["jit_compile"] is True
+    assert bf16["lstm"]["runs"]["zoo_bf16_no_xla"]["jit_compile"] is False
+
     quality = report["quality"]["lstm"]["zoo"]
     assert quality["steps"] > 0 and math.isfinite(quality["val_loss"])
 

@@ -33,6 +33,7 @@ from zoo.text import PAD_ID
 from zoo.training import (
     Perplexity,
     TokenCrossEntropy,
+    bfloat16_jit_default,
     compile_model,
     train,
 )
@@ -247,11 +248,40 @@ def test_mixed_precision_trains_with_xla_on_a_cpu(policy, half):
     with precision(policy):
         model = zoo.build_lstm(VOCAB, embedding_dim=EMBED, units=UNITS)
     history = model.fit(ids, y, batch_size=len(ids), epochs=3, verbose=0)
-    assert model.jit_compile is True  # XLA compiled the 16-bit step
+    # XLA compiled the 16-bit step; bfloat16 on a CPU with bfloat16
+    # instructions runs without (TensorFlow's own kernels are faster there).
+    xla = policy == "mixed_float16" or bfloat16_jit_default()
+    assert model.jit_compile is xla
     losses = history.history["loss"]
     assert np.isfinite(losses).all() and losses[-1] < losses[0]
     assert {w.dtype for w in model.weights} == {"float32"}
     assert model.get_layer("lstm_1").compute_dtype == half
+
+
+@pytest.mark.parametrize("units", ["amx_bf16", "avx512_bf16", None])
+def test_bfloat16_turns_xla_off_by_default_on_a_cpu_with_bf16_units(monkeypatch, units):
+    """On a CPU with bfloat16 instructions, TensorFlow's own kernels use them
+    and XLA's do not: a bfloat16 model's default is then XLA off, with a
+    warning that names them. Asking for either path explicitly is obeyed
+    silently, and float32 models keep XLA everywhere."""
+    monkeypatch.setattr(zoo.training, "cpu_bfloat16_units", lambda: units)
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    with precision("mixed_bfloat16"):
+        model = zoo.build_lstm(VOCAB, embedding_dim=EMBED, units=UNITS, compile=False)
+    if units:
+        with pytest.warns(ZooWarning, match=f"bfloat16 on a CPU with {units}"):
+            compile_model(model)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            compile_model(model)
+    assert model.jit_compile is (units is None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert compile_model(model, jit_compile=True).jit_compile is True
+        assert compile_model(model, jit_compile=False).jit_compile is False
+        f32 = zoo.build_lstm(VOCAB, embedding_dim=EMBED, units=UNITS)
+    assert f32.jit_compile is True
 
 
 def test_precision_is_restored_after_an_error_and_checks_its_name():

@@ -16,7 +16,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-import profile_step  # noqa: E402  (benchmarks/ is not a package)
+import compare_revisions  # noqa: E402  (benchmarks/ is not a package)
+import profile_step  # noqa: E402
 import speed  # noqa: E402
 
 # A train step in miniature: a dot and its tanh, an Adam update, a metric, a
@@ -190,9 +191,11 @@ def test_profile_md_quotes_only_the_committed_profile():
     assert report["size"] == "full"
     assert set(report["families"]) == {"lstm", "gpt"}
     tables = profile_step.markdown(report)
+    changes = compare_revisions.markdown(compare_revisions.committed_reports())
     doc = (ROOT / "benchmarks" / "PROFILE.md").read_text(encoding="utf-8")
     assert tables in doc
-    quoted = set(re.findall(r"\d[\d,]*(?:\.\d+)?", tables))
-    prose = doc.replace(tables, "")
+    assert changes in doc  # what each change bought: compare-*.json's table
+    quoted = set(re.findall(r"\d[\d,]*(?:\.\d+)?", tables + changes))
+    prose = doc.replace(tables, "").replace(changes, "")
     missing = [m for m in _FIGURE.findall(prose) if m not in quoted]
     assert not missing, f"PROFILE.md quotes figures not in its tables: {missing}"

@@ -53,8 +53,10 @@ def precision(policy: str):
     `keras.optimizers.LossScaleOptimizer`, so small gradients do not underflow
     (bfloat16 has float32's range and needs no loss scaling).
 
-    Both work with XLA, on a CPU too, but only recent GPUs (and TPUs) run
-    them faster: on a CPU they show the numerics, not a speed-up.
+    Both work with XLA, on a CPU too. On a CPU with bfloat16 instructions
+    (AVX-512 bf16, AMX) `compile_model` leaves XLA off for a bfloat16 model
+    by default, since TensorFlow's own kernels use those instructions and
+    XLA's do not (`zoo.training.bfloat16_jit_default`).
 
     Args:
         policy: one of ``PRECISIONS``: "float32", "mixed_float16" or

@@ -376,8 +376,62 @@ def make_optimizer(
     return optimizer
 
 
+def cpu_bfloat16_units() -> str | None:
+    """The bfloat16 instructions of this machine's CPU that TensorFlow's own
+    (oneDNN) kernels use: "amx_bf16" (AMX tiles), else "avx512_bf16", else
+    None (Linux: the flags of /proc/cpuinfo; elsewhere None)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split())
+                    break
+            else:
+                return None
+    except OSError:
+        return None
+    for units in ("amx_bf16", "avx512_bf16"):
+        if units in flags:
+            return units
+    return None
+
+
+def bfloat16_jit_default() -> bool:
+    """Whether `compile_model` turns XLA on, by default, for a model that
+    computes in bfloat16 on this machine.
+
+    On a GPU, yes. On a CPU with bfloat16 instructions (AMX, or AVX-512's
+    bf16), no: TensorFlow's own oneDNN kernels run bfloat16 matmuls with
+    them, and XLA's CPU compiler does not (``benchmarks/speed.py bf16``
+    measures both paths side by side). On other CPUs neither path has
+    bfloat16 hardware and XLA stays on, as for float32.
+    """
+    if tf.config.list_physical_devices("GPU"):
+        return True
+    return cpu_bfloat16_units() is None
+
+
+def _computes_in_bfloat16(model: keras.Model) -> bool:
+    policies = [model.dtype_policy, *(layer.dtype_policy for layer in model.layers)]
+    return any(policy.compute_dtype == "bfloat16" for policy in policies)
+
+
 def _resolve_jit_compile(model: keras.Model, jit_compile, strategy) -> bool:
-    """XLA unless the model is distributed; under a strategy it cannot run."""
+    """XLA unless the model is distributed (under a strategy it cannot run)
+    or computes in bfloat16 on a CPU with bfloat16 instructions
+    (`bfloat16_jit_default`)."""
+    if strategy is None and jit_compile is None and _computes_in_bfloat16(model):
+        if not bfloat16_jit_default():
+            warnings.warn(
+                f"XLA is off for model {model.name!r}: it computes in bfloat16 on "
+                f"a CPU with {cpu_bfloat16_units()}, whose bfloat16 instructions "
+                "TensorFlow's own kernels use and XLA's do not. Pass "
+                "jit_compile=True or False to choose and silence this.",
+                ZooWarning,
+                stacklevel=3,
+            )
+            return False
+        return True
     if strategy is None:
         return True if jit_compile is None else bool(jit_compile)
     if jit_compile:
@@ -444,7 +498,10 @@ def compile_model(
             means XLA on, set explicitly because Keras's own default "auto" is
             False on a CPU; except for a model built under a `tf.distribute`
             strategy, where XLA cannot compile the step: it is then off, with a
-            `ZooWarning` saying so (``jit_compile=True`` raises a `ZooError`).
+            `ZooWarning` saying so (``jit_compile=True`` raises a `ZooError`);
+            and for a bfloat16 model on a CPU with bfloat16 instructions (AMX
+            or AVX-512 bf16), where TensorFlow's own kernels are the faster
+            path: off, with a `ZooWarning` (`bfloat16_jit_default`).
         steps_per_execution: batches per compiled call (fewer Python round trips).
 
     Returns:

@@ -85,6 +85,30 @@ def masked_softmax(scores, mask=None, axis: int = -1):
     return ops.where(mask, weights, ops.zeros_like(weights))
 
 
+def dense_2d(layer, x, contracted: int = 1):
+    """`layer` (a `keras.layers.EinsumDense` whose equation contracts the last
+    `contracted` axes of x with the kernel's first ones, e.g. ``btc,chd->bthd``)
+    applied to x as one 2-D matrix product over the flattened leading axes.
+
+    The same numbers as ``layer(x)``, computed differently: TensorFlow runs
+    the einsum as a batched matmul with the kernel broadcast over the batch,
+    and its gradient as one weight gradient per batch element, summed. Over
+    (B*T, K) rows the kernel's gradient is a single 2-D matmul instead.
+    """
+    kernel = layer.kernel
+    inner = math.prod(kernel.shape[:contracted])  # K
+    outer = tuple(kernel.shape[contracted:])  # the output's own axes
+    lead = [ops.shape(x)[i] for i in range(len(x.shape) - contracted)]
+    flat = ops.reshape(x, (-1, inner))  # (B*T, K)
+    kernel = ops.reshape(ops.cast(kernel, x.dtype), (inner, math.prod(outer)))
+    y = ops.matmul(flat, kernel)  # (B*T, N)
+    if layer.bias is not None:
+        y = y + ops.cast(ops.reshape(layer.bias, (-1,)), y.dtype)
+    if layer.activation is not None:
+        y = layer.activation(y)
+    return ops.reshape(y, (*lead, *outer))
+
+
 def scaled_dot_product_attention(
     query,
     key,
@@ -433,9 +457,9 @@ class MultiHeadAttention(keras.layers.Layer):
         if cache is not None and query is key and key is value:
             q, k, v = self._self_projections(query)  # 3 x (B, T, H, D)
         else:
-            q = self.query_dense(query)  # (B, T, H, D)
-            k = self.key_dense(key)  # (B, S, H, D)
-            v = self.value_dense(value)  # (B, S, H, D_v)
+            q = dense_2d(self.query_dense, query)  # (B, T, H, D)
+            k = dense_2d(self.key_dense, key)  # (B, S, H, D)
+            v = dense_2d(self.value_dense, value)  # (B, S, H, D_v)
         heads_first = (0, 2, 1, 3)  # (B, T, H, D) <-> (B, H, T, D)
         q = ops.transpose(q, heads_first)  # (B, H, T, D)
         k = ops.transpose(k, heads_first)  # (B, H, S, D)
@@ -469,7 +493,7 @@ class MultiHeadAttention(keras.layers.Layer):
             seed_generator=self.seed_generator,
         )  # (B, H, T, D_v), (B, H, T, S)
         outputs = ops.transpose(outputs, heads_first)  # (B, T, H, D_v)
-        outputs = self.output_dense(outputs)  # (B, T, output_dim)
+        outputs = dense_2d(self.output_dense, outputs, 2)  # (B, T, output_dim)
 
         results = (outputs,)
         if cache is not None:

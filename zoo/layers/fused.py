@@ -260,8 +260,15 @@ def _input_projection(layer, sequences, training, bias):
         mask = cell.get_dropout_mask(sequences[:, 0, :])
         mask = mask[0] if isinstance(mask, (list, tuple)) else mask
         sequences = sequences * mask[:, None, :]
-    xp = tf.matmul(sequences, cell.kernel) + bias  # (B, T, G)
-    return tf.transpose(xp, (1, 0, 2))
+    # Time first before the product, on the narrow inputs (E wide) rather
+    # than the gates (G wide), and as one 2-D matmul over the T*B rows: a
+    # 3-D matmul by a 2-D kernel runs, and is differentiated, per sequence.
+    xs = tf.transpose(sequences, (1, 0, 2))  # (T, B, E)
+    steps, batch = tf.shape(xs)[0], tf.shape(xs)[1]
+    flat = tf.reshape(xs, (-1, tf.shape(xs)[2]))  # (T*B, E)
+    kernel = tf.cast(cell.kernel, flat.dtype)
+    xp = tf.matmul(flat, kernel) + bias  # (T*B, G)
+    return tf.reshape(xp, (steps, batch, -1))
 
 
 class _FullConfig:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import keras
 
 from zoo.errors import ZooError
-from zoo.layers.attention import MultiHeadAttention
+from zoo.layers.attention import MultiHeadAttention, dense_2d
 from zoo.layers.initializers import clone_initializer
 from zoo.layers.masks import attention_mask
 
@@ -112,7 +112,7 @@ class _Block(keras.layers.Layer):
 
     def _feed_forward(self, x):
         h = self.feed_forward_inner(x)  # (B, T, ff_dim)
-        return (self.feed_forward_output(h),)  # (B, T, C)
+        return (dense_2d(self.feed_forward_output, h),)  # (B, T, C)
 
     def get_config(self):
         return {
