@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -77,12 +76,7 @@ def compare(revision, families, rounds, size_name="full", timeout=900):
                             f"  {family} {name}: {speed._fmt(runs[name][-1])} tokens/s",
                             flush=True,
                         )
-                medians = {
-                    name: statistics.median([v for v in vals if v is not None])
-                    if any(v is not None for v in vals)
-                    else None
-                    for name, vals in runs.items()
-                }
+                medians = speed.medians(runs)
                 results[family] = {
                     "tokens_per_s": medians,
                     "working_tree_vs_revision": speed._ratio(
@@ -173,11 +167,7 @@ def main(argv=None):
     )
     report["label"], report["order"] = args.label, args.order
     report["wall_s"] = time.perf_counter() - start
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(report, indent=1) + "\n")
-    tmp.replace(args.out)  # never a half-written file
-    print(f"wrote {args.out} ({report['wall_s'] / 60:.1f} min)")
+    speed.write_report(args.out, report)
     return report
 
 

@@ -1255,11 +1255,7 @@ def main(argv=None) -> dict:
         result.pop("machine", None)
     report["wall_s"] = time.perf_counter() - start
     print(markdown(report))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(report, indent=1) + "\n")
-    tmp.replace(args.out)  # never a half-written file
-    print(f"wrote {args.out} ({report['wall_s'] / 60:.1f} min)")
+    speed.write_report(args.out, report)
     return report
 
 

@@ -560,6 +560,26 @@ def train_flops(family: str, size: dict) -> float:
     return 3 * forward
 
 
+def medians(runs: dict) -> dict:
+    """{name: the median of its measured values (None where none ran)}."""
+    return {
+        name: statistics.median([v for v in vals if v is not None])
+        if any(v is not None for v in vals)
+        else None
+        for name, vals in runs.items()
+    }
+
+
+def write_report(out: Path, report: dict) -> None:
+    """Write `report` as JSON to `out`: whole, then renamed into place, so
+    there is never a half-written file; and say so."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(report, indent=1) + "\n")
+    tmp.replace(out)
+    print(f"wrote {out} ({report['wall_s'] / 60:.1f} min)")
+
+
 def _ratio(a, b):
     if a is None or b is None or not b:
         return None
@@ -718,16 +738,11 @@ def run_xla_flags(size, report, timeout, families):
             for name in names[shift:] + names[:shift]:
                 env = {"XLA_FLAGS": XLA_OPTIONS[name]}
                 runs[name].append(_get(measure(spec, timeout, env), "tokens_per_s"))
-        medians = {
-            name: statistics.median([v for v in vals if v is not None])
-            if any(v is not None for v in vals)
-            else None
-            for name, vals in runs.items()
-        }
+        middle = medians(runs)
         out[family] = {
             "flags": dict(XLA_OPTIONS),
-            "tokens_per_s": medians,
-            "vs_none": {n: _ratio(v, medians["none"]) for n, v in medians.items()},
+            "tokens_per_s": middle,
+            "vs_none": {n: _ratio(v, middle["none"]) for n, v in middle.items()},
             "runs": runs,
         }
     report["xla_flags"] = out
@@ -1118,11 +1133,7 @@ def main(argv=None) -> dict:
         run_ngram(args.tiny, report, timeout)
     report["machine"] = machine()
     report["wall_s"] = time.perf_counter() - start
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(report, indent=1) + "\n")
-    tmp.replace(out)  # never a half-written file
-    print(f"wrote {out} ({report['wall_s'] / 60:.1f} min)")
+    write_report(out, report)
     return report
 
 

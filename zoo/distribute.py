@@ -184,9 +184,14 @@ def prepare_fit(model: keras.Model, strategy) -> None:
     model._zoo_strategy_fixes = strategy
 
 
-def computes_in_float16(model: keras.Model) -> bool:
+def computes_in(model: keras.Model, dtype: str) -> bool:
+    """Whether the model, or any of its layers, computes in `dtype`."""
     policies = [model.dtype_policy, *(layer.dtype_policy for layer in model.layers)]
-    return any(policy.compute_dtype == "float16" for policy in policies)
+    return any(policy.compute_dtype == dtype for policy in policies)
+
+
+def computes_in_float16(model: keras.Model) -> bool:
+    return computes_in(model, "float16")
 
 
 def strategy_name(strategy) -> str:

@@ -31,6 +31,7 @@ import tensorflow as tf
 from keras import ops
 
 from zoo.distribute import (
+    computes_in,
     computes_in_float16,
     model_strategy,
     prepare_fit,
@@ -411,16 +412,11 @@ def bfloat16_jit_default() -> bool:
     return cpu_bfloat16_units() is None
 
 
-def _computes_in_bfloat16(model: keras.Model) -> bool:
-    policies = [model.dtype_policy, *(layer.dtype_policy for layer in model.layers)]
-    return any(policy.compute_dtype == "bfloat16" for policy in policies)
-
-
 def _resolve_jit_compile(model: keras.Model, jit_compile, strategy) -> bool:
     """XLA unless the model is distributed (under a strategy it cannot run)
     or computes in bfloat16 on a CPU with bfloat16 instructions
     (`bfloat16_jit_default`)."""
-    if strategy is None and jit_compile is None and _computes_in_bfloat16(model):
+    if strategy is None and jit_compile is None and computes_in(model, "bfloat16"):
         if not bfloat16_jit_default():
             warnings.warn(
                 f"XLA is off for model {model.name!r}: it computes in bfloat16 on "
