@@ -318,8 +318,12 @@ for passage in ("O, I am slain!", "Come, let us to the wedding and be merry."):
 # %% [markdown]
 # ## Tagging names
 #
-# The tagger is the same encoder with one logit vector per character. The
-# cells train it from scratch and from the same masked LM, and score the
+# The tagger is the same encoder with one logit vector per character. As
+# BERT tags the first sub-token of each word, it learns the tag of each
+# word's first character and the word's other letters follow it
+# (`zoo.recipes.fine_tuning.tag_units`); a name's words weigh
+# `ENTITY_WEIGHT` in the loss, since names are about one word in a hundred.
+# The cells train it from scratch and from the same masked LM, and score the
 # test plays' names at the entity level.
 
 # %%

@@ -74,6 +74,36 @@ def test_bio_entities_edges():
         entity_scores([["O", "O"]], [["O"]])
 
 
+def test_a_tagger_learns_each_words_first_character():
+    from zoo.data.labelled import bio_tags, name_spans
+    from zoo.recipes.fine_tuning import tag_units, unit_targets
+
+    text = "Good Don Pedro, come."
+    tags = bio_tags(text, name_spans(text, {"Don", "Pedro"}))
+    index = {tag: i for i, tag in enumerate(TAGS)}
+    (targets,), (weights,) = unit_targets([(text, tags)], index, entity_weight=5.0)
+    starts = [start for start, _ in tag_units(text)]
+    assert starts == [0, 5, 9, 14, 16, 20]
+    assert [TAGS[t] for t in targets if t] == ["O", "B-PER", "I-PER", "O", "O", "O"]
+    assert all(targets[i] == 0 for i in range(len(text)) if i not in starts)
+    assert [weights[i] for i in starts] == [1.0, 5.0, 5.0, 1.0, 1.0, 1.0]
+    broken = ["O"] * len(text)
+    broken[6] = "B-PER"  # inside "Don"
+    with pytest.raises(ZooError, match=r"text 0: the tags change inside 'Don'"):
+        unit_targets([(text, broken)], index, entity_weight=5.0)
+
+
+def test_predicted_first_characters_spread_over_their_words():
+    from zoo.recipes.fine_tuning import _spread
+
+    text = "O Don Pedro, Romeo"
+    first = ["O"] * len(text)
+    first[2], first[6], first[13] = "B-PER", "I-PER", "I-PER"
+    tags = _spread(text, first)
+    assert bio_entities(tags) == {("PER", 2, 11), ("PER", 13, 18)}
+    assert tags[5] == "I-PER" and tags[11] == "O"  # the joining space; the comma
+
+
 # --- the models --------------------------------------------------------------
 
 

@@ -55,8 +55,12 @@ def test_what_the_readme_says_of_the_results():
     # "both encoders read the Tang forms, which word counts cannot"
     assert min(forms["scratch"]["macro_f1"], forms["pretrained"]["macro_f1"]) > 0.9
     assert forms["tfidf"]["macro_f1"] < 0.6
-    # "the rule beats the character tagger at this budget"
-    assert names["rule"]["f1"] > max(names["scratch"]["f1"], names["pretrained"]["f1"])
+    # "the rule still beats the character tagger on names, though the tagger
+    # now finds them ... pretraining barely moves it at this budget"
+    taggers = (names["scratch"]["f1"], names["pretrained"]["f1"])
+    assert names["rule"]["f1"] > max(taggers)
+    assert min(taggers) > 0.3
+    assert abs(taggers[0] - taggers[1]) < 0.05
 
 
 @pytest.mark.slow

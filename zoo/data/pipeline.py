@@ -355,8 +355,10 @@ def make_labelled_dataset(
     batch_size: int,
     training: bool = True,
     seed: int = 0,
+    weights=None,
 ) -> tf.data.Dataset:
-    """Batches of ``(ids (B, T), targets)`` for a classifier or a tagger.
+    """Batches of ``(ids (B, T), targets)`` for a classifier or a tagger, or
+    of ``(ids, targets, weights)`` when `weights` are given.
 
     Args:
         inputs: (N, T) int32 ids (`pad_sequences`).
@@ -366,6 +368,8 @@ def make_labelled_dataset(
         training: reshuffle every epoch (seeded); else in order, the last
             batch smaller.
         seed: the shuffling's seed.
+        weights: float weights shaped like `targets` (each target's weight
+            in the loss: Keras's ``sample_weight``), or None.
 
     Example:
         >>> ds = make_labelled_dataset(x, y, batch_size=32)
@@ -375,7 +379,15 @@ def make_labelled_dataset(
         raise ZooError(f"{len(inputs)} inputs but {len(targets)} targets")
     if not len(inputs):
         raise ZooError("no examples to batch")
-    ds = tf.data.Dataset.from_tensor_slices((inputs, targets))
+    parts = (inputs, targets)
+    if weights is not None:
+        weights = np.asarray(weights, np.float32)
+        if weights.shape != targets.shape:
+            raise ZooError(
+                f"weights shaped {weights.shape} but targets {targets.shape}"
+            )
+        parts += (weights,)
+    ds = tf.data.Dataset.from_tensor_slices(parts)
     if training:
         ds = ds.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
         # Whole batches only: one compiled shape for the training step.
