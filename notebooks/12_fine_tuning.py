@@ -322,7 +322,7 @@ for passage in ("O, I am slain!", "Come, let us to the wedding and be merry."):
 # BERT tags the first sub-token of each word, it learns the tag of each
 # word's first character and the word's other letters follow it
 # (`zoo.recipes.fine_tuning.tag_units`); a name's words weigh
-# `ENTITY_WEIGHT` in the loss, since names are about one word in a hundred.
+# `ENTITY_WEIGHT` in the loss, since names are rare (see the share below).
 # The cells train it from scratch and from the same masked LM, and score the
 # test plays' names at the entity level.
 
